@@ -1,0 +1,235 @@
+//! Authentication, once for every front end: who is calling ([`Principal`]), checked against a
+//! users file of argon2id hashes or accepted as-is in the open local demo, and bearer tokens
+//! so a client that logged in once need not send its password on every call.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use rand::RngCore;
+use serde::Deserialize;
+
+use crate::config::{AuthConfig, AuthMode};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    pub name: String,
+}
+
+impl Principal {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// An opaque bearer token issued at login.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BearerToken(pub String);
+
+/// Why a caller was not let in. Messages never say whether the user or the password was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("credentials required")]
+    Missing,
+    #[error("invalid or expired bearer token")]
+    BadToken,
+    #[error("users file {path}: {message}")]
+    UsersFile { path: String, message: String },
+    #[error("auth.mode = \"users\" needs auth.users_file")]
+    NoUsersFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    #[serde(default)]
+    users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    name: String,
+    /// PHC string of an argon2id hash (`lakegate hash-password` prints one).
+    password_hash: String,
+}
+
+/// Checks credentials and issues and checks bearer tokens.
+#[derive(Debug)]
+pub struct Authenticator {
+    mode: AuthMode,
+    users: HashMap<String, String>,
+    token_ttl: Duration,
+    tokens: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn from_config(config: &AuthConfig) -> Result<Self, AuthError> {
+        let users = match config.mode {
+            AuthMode::Open => HashMap::new(),
+            AuthMode::Users => {
+                load_users(config.users_file.as_deref().ok_or(AuthError::NoUsersFile)?)?
+            }
+        };
+        Ok(Self {
+            mode: config.mode,
+            users,
+            token_ttl: Duration::from_secs(config.token_ttl_secs),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Anyone may connect without credentials (the local demo).
+    pub fn is_open(&self) -> bool {
+        self.mode == AuthMode::Open
+    }
+
+    /// The caller who sent no credentials: allowed only in open mode.
+    pub fn anonymous(&self) -> Result<Principal, AuthError> {
+        if self.is_open() {
+            Ok(Principal::new("anonymous"))
+        } else {
+            Err(AuthError::Missing)
+        }
+    }
+
+    /// Checks a username and password. In open mode any password is accepted for any name.
+    pub fn login(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        if self.is_open() {
+            return Ok(Principal::new(if user.is_empty() {
+                "anonymous"
+            } else {
+                user
+            }));
+        }
+        let hash = self.users.get(user).ok_or(AuthError::BadCredentials)?;
+        let parsed = PasswordHash::new(hash).map_err(|_| AuthError::BadCredentials)?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| AuthError::BadCredentials)?;
+        Ok(Principal::new(user))
+    }
+
+    /// A fresh token for `principal`, valid for the configured lifetime.
+    pub fn issue_token(&self, principal: &Principal) -> BearerToken {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        tokens.retain(|_, (_, expires)| *expires > now);
+        tokens.insert(token.clone(), (principal.clone(), now + self.token_ttl));
+        BearerToken(token)
+    }
+
+    /// The principal a token was issued to, while it is valid.
+    pub fn check_token(&self, token: &str) -> Result<Principal, AuthError> {
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        match tokens.get(token) {
+            Some((principal, expires)) if *expires > Instant::now() => Ok(principal.clone()),
+            _ => Err(AuthError::BadToken),
+        }
+    }
+}
+
+fn load_users(path: &Path) -> Result<HashMap<String, String>, AuthError> {
+    let err = |message: String| AuthError::UsersFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let file: UsersFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let mut users = HashMap::new();
+    for user in file.users {
+        PasswordHash::new(&user.password_hash).map_err(|e| {
+            err(format!(
+                "user {}: password_hash is not a PHC hash: {e}",
+                user.name
+            ))
+        })?;
+        users.insert(user.name, user.password_hash);
+    }
+    Ok(users)
+}
+
+/// An argon2id PHC hash of `password` for the users file.
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::UsersFile {
+        path: "<salt>".into(),
+        message: e.to_string(),
+    })?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::UsersFile {
+            path: "<hash>".into(),
+            message: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users_auth() -> Authenticator {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        let hash = hash_password("s3cret").unwrap();
+        std::fs::write(
+            &path,
+            format!("[[users]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n"),
+        )
+        .unwrap();
+        let config = AuthConfig {
+            mode: AuthMode::Users,
+            users_file: Some(path),
+            token_ttl_secs: 60,
+        };
+        Authenticator::from_config(&config).unwrap()
+    }
+
+    #[test]
+    fn users_mode_checks_passwords_and_tokens() {
+        let auth = users_auth();
+        let alice = auth.login("alice", "s3cret").unwrap();
+        assert_eq!(alice.name, "alice");
+        assert!(matches!(
+            auth.login("alice", "wrong"),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            auth.login("bob", "s3cret"),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(auth.anonymous(), Err(AuthError::Missing)));
+        let token = auth.issue_token(&alice);
+        assert_eq!(auth.check_token(&token.0).unwrap(), alice);
+        assert!(matches!(
+            auth.check_token("forged"),
+            Err(AuthError::BadToken)
+        ));
+    }
+
+    #[test]
+    fn open_mode_lets_everyone_in() {
+        let auth = Authenticator::from_config(&AuthConfig::default()).unwrap();
+        assert_eq!(auth.anonymous().unwrap().name, "anonymous");
+        assert_eq!(auth.login("bob", "anything").unwrap().name, "bob");
+    }
+}

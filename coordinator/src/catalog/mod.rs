@@ -1,0 +1,174 @@
+//! The lake as SQL sees it: Iceberg catalogs exposed as DataFusion catalogs, with every table a
+//! query reads pinned to one snapshot for the whole query.
+//!
+//! ```text
+//!  Lake (one per coordinator)           per query
+//!  ├─ iceberg Catalog (SQL or REST)     LakeCatalogProvider ── listing (cached, refresh interval)
+//!  └─ listing cache                     └─ LakeSchemaProvider::table() ── SnapshotPins
+//!                                            └─ IcebergTableProvider (table @ snapshot)
+//! ```
+
+mod connect;
+mod provider;
+mod table;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iceberg::table::Table;
+use iceberg::{Catalog, NamespaceIdent, TableIdent};
+use tokio::sync::Mutex;
+
+pub use connect::{CatalogError, connect_catalog, file_io};
+pub use provider::{LakeCatalogProvider, SnapshotPins};
+pub use table::IcebergTableProvider;
+
+/// A table named the way SQL names it: `catalog.schema.table`, the schema being an Iceberg
+/// namespace (nested namespaces joined with `.`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableRef {
+    pub catalog: String,
+    pub schema: String,
+    pub table: String,
+}
+
+impl TableRef {
+    pub fn new(
+        catalog: impl Into<String>,
+        schema: impl Into<String>,
+        table: impl Into<String>,
+    ) -> Self {
+        Self {
+            catalog: catalog.into(),
+            schema: schema.into(),
+            table: table.into(),
+        }
+    }
+
+    /// The Iceberg identifier of the table.
+    pub fn ident(&self) -> Result<TableIdent, CatalogError> {
+        let namespace =
+            NamespaceIdent::from_vec(self.schema.split('.').map(str::to_string).collect())
+                .map_err(|source| {
+                    CatalogError::iceberg(format!("namespace {}", self.schema), source)
+                })?;
+        Ok(TableIdent::new(namespace, self.table.clone()))
+    }
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.catalog, self.schema, self.table)
+    }
+}
+
+/// An Iceberg snapshot id: which version of a table a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SnapshotId(pub i64);
+
+impl fmt::Display for SnapshotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Namespaces and their tables, as the catalog listed them at one moment.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub schemas: BTreeMap<String, Vec<String>>,
+}
+
+/// One Iceberg catalog and what the coordinator remembers of it.
+#[derive(Debug)]
+pub struct Lake {
+    name: String,
+    catalog: Arc<dyn Catalog>,
+    refresh_interval: Duration,
+    listing: Mutex<Option<(Instant, Arc<Listing>)>>,
+}
+
+impl Lake {
+    pub fn new(
+        name: impl Into<String>,
+        catalog: Arc<dyn Catalog>,
+        refresh_interval: Duration,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            catalog,
+            refresh_interval,
+            listing: Mutex::new(None),
+        }
+    }
+
+    /// The name SQL uses for this catalog.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    /// Namespaces and tables, listed again when the last listing is older than the refresh
+    /// interval. DataFusion asks for names synchronously, so each query takes one listing up
+    /// front and answers from it.
+    pub async fn listing(&self) -> Result<Arc<Listing>, CatalogError> {
+        let mut cached = self.listing.lock().await;
+        if let Some((at, listing)) = cached.as_ref()
+            && at.elapsed() < self.refresh_interval
+        {
+            return Ok(listing.clone());
+        }
+        let fresh = Arc::new(self.list().await?);
+        *cached = Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// Forgets the cached listing so the next query lists the catalog again.
+    pub async fn invalidate(&self) {
+        *self.listing.lock().await = None;
+    }
+
+    async fn list(&self) -> Result<Listing, CatalogError> {
+        let mut listing = Listing::default();
+        let mut pending = vec![None];
+        while let Some(parent) = pending.pop() {
+            let namespaces = self
+                .catalog
+                .list_namespaces(parent.as_ref())
+                .await
+                .map_err(|source| CatalogError::iceberg("listing namespaces", source))?;
+            // Some catalogs answer a parent with itself; only strictly nested ones recurse.
+            let depth = parent.as_ref().map_or(0, |p| p.len());
+            for namespace in namespaces.into_iter().filter(|n| n.len() > depth) {
+                let tables = self
+                    .catalog
+                    .list_tables(&namespace)
+                    .await
+                    .map_err(|source| {
+                        CatalogError::iceberg(
+                            format!("listing tables of {}", namespace.to_url_string()),
+                            source,
+                        )
+                    })?;
+                let name = namespace.join(".");
+                let mut names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+                names.sort();
+                listing.schemas.insert(name, names);
+                pending.push(Some(namespace));
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Loads a table's current metadata.
+    pub async fn load_table(&self, table: &TableRef) -> Result<Table, CatalogError> {
+        self.catalog
+            .load_table(&table.ident()?)
+            .await
+            .map_err(|source| CatalogError::iceberg(format!("loading table {table}"), source))
+    }
+}

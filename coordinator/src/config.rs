@@ -1,0 +1,358 @@
+//! Configuration: one TOML file, every key overridable by a `LAKEGATE_<SECTION>_<KEY>`
+//! environment variable and then by command-line flags. Defaults serve the local demo.
+//!
+//! All three sources go through one path: they are merged as TOML values and deserialised
+//! once, so an unknown key or a wrong type is reported the same way wherever it came from.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Prefix of environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "LAKEGATE_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub catalog: CatalogConfig,
+    pub storage: StorageConfig,
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub query: QueryConfig,
+}
+
+/// Where the Iceberg catalog is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// The name the catalog is loaded with and shown as in SQL (`lake.tpch.lineitem`). A SQL
+    /// catalog keys tables by this name: it must equal the name the writer used.
+    pub name: String,
+    /// `sqlite:PATH`, `postgres://...` (SQL catalog) or `http(s)://...` (REST catalog). Empty:
+    /// the SQLite catalog inside `warehouse`.
+    pub uri: String,
+    /// Root of the table data: a local directory or an `s3://bucket/prefix` URL.
+    pub warehouse: String,
+    /// Namespace that unqualified table names resolve in.
+    pub default_schema: String,
+    /// How long listed namespaces and tables are reused before the catalog is asked again.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            name: "lake".into(),
+            uri: String::new(),
+            warehouse: "./lakegate-data".into(),
+            default_schema: "tpch".into(),
+            refresh_interval_ms: 1000,
+        }
+    }
+}
+
+/// Object-store settings, handed to iceberg's `FileIO` (keys as in the Iceberg S3 spec).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_session_token: Option<String>,
+    pub s3_path_style_access: Option<bool>,
+}
+
+/// Listening addresses of the front ends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub flight_sql_addr: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+        }
+    }
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    /// TOML file of `[[users]]` with `name` and an argon2id `password_hash` (`users` mode).
+    pub users_file: Option<PathBuf>,
+    /// Lifetime of bearer tokens issued at handshake.
+    pub token_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Open,
+            users_file: None,
+            token_ttl_secs: 12 * 3600,
+        }
+    }
+}
+
+/// `open` accepts everyone (the local demo); `users` checks the users file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Open,
+    Users,
+}
+
+/// Limits and knobs of query execution.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// Partitions per scan and per repartition; 0 means the number of cores.
+    pub target_partitions: usize,
+    pub batch_size: usize,
+    /// How long a planned Flight SQL ticket waits to be fetched before it is dropped.
+    pub ticket_ttl_secs: u64,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            target_partitions: 0,
+            batch_size: 8192,
+            ticket_ttl_secs: 300,
+        }
+    }
+}
+
+/// A configuration that could not be read, naming the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error(
+        "{origin}: {key} is not a configuration key (keys look like section.key, e.g. catalog.uri)"
+    )]
+    UnknownKey { origin: String, key: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<toml::de::Error>),
+}
+
+/// Builds a [`Config`] from the file, the environment and overrides, in that order of precedence
+/// (later wins).
+#[derive(Debug, Default)]
+pub struct ConfigLoader {
+    value: toml::Table,
+}
+
+const SECTIONS: [&str; 5] = ["catalog", "storage", "server", "auth", "query"];
+
+impl ConfigLoader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts from a TOML file.
+    pub fn file(mut self, path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.value = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        Ok(self)
+    }
+
+    /// Applies `LAKEGATE_<SECTION>_<KEY>` variables from `vars` (pass `std::env::vars()`).
+    pub fn env(
+        mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            let Some((section, key)) = rest.split_once('_') else {
+                return Err(ConfigError::UnknownKey {
+                    origin: format!("environment variable {name}"),
+                    key: rest,
+                });
+            };
+            self = self.set(
+                &format!("{section}.{key}"),
+                &value,
+                &format!("environment variable {name}"),
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// Sets `section.key` from a string; numbers and booleans are recognised.
+    pub fn set(mut self, key: &str, value: &str, origin: &str) -> Result<Self, ConfigError> {
+        let unknown = || ConfigError::UnknownKey {
+            origin: origin.to_string(),
+            key: key.to_string(),
+        };
+        let (section, field) = key.split_once('.').ok_or_else(unknown)?;
+        if !SECTIONS.contains(&section) {
+            return Err(unknown());
+        }
+        let parsed = scalar(value);
+        let table = self
+            .value
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match table {
+            toml::Value::Table(t) => {
+                t.insert(field.to_string(), parsed);
+            }
+            _ => return Err(unknown()),
+        }
+        Ok(self)
+    }
+
+    /// Applies several overrides (command-line flags).
+    pub fn overrides(mut self, pairs: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        for (key, value) in pairs {
+            self = self.set(key, value, "command-line flag")?;
+        }
+        Ok(self)
+    }
+
+    pub fn load(self) -> Result<Config, ConfigError> {
+        Config::deserialize(toml::Value::Table(self.value))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+/// A string as TOML would read it when it is a number or boolean, else the string itself.
+fn scalar(value: &str) -> toml::Value {
+    if let Ok(b) = value.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = value.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = value.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    toml::Value::String(value.to_string())
+}
+
+impl Config {
+    /// The catalog URI, defaulting to the SQLite catalog in the warehouse directory.
+    pub fn catalog_uri(&self) -> String {
+        if self.catalog.uri.is_empty() {
+            format!(
+                "sqlite:{}/catalog.db",
+                self.catalog.warehouse.trim_end_matches('/')
+            )
+        } else {
+            self.catalog.uri.clone()
+        }
+    }
+
+    /// The warehouse as a URL iceberg's storage understands (`file:///abs/dir` for local dirs).
+    pub fn warehouse_url(&self) -> String {
+        warehouse_url(&self.catalog.warehouse)
+    }
+
+    /// Properties for iceberg's `FileIO` and catalog builders.
+    pub fn storage_props(&self) -> HashMap<String, String> {
+        let s = &self.storage;
+        let mut props = HashMap::new();
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                props.insert(key.to_string(), v.clone());
+            }
+        };
+        put(iceberg::io::S3_ENDPOINT, &s.s3_endpoint);
+        put(iceberg::io::S3_REGION, &s.s3_region);
+        put(iceberg::io::S3_ACCESS_KEY_ID, &s.s3_access_key_id);
+        put(iceberg::io::S3_SECRET_ACCESS_KEY, &s.s3_secret_access_key);
+        put(iceberg::io::S3_SESSION_TOKEN, &s.s3_session_token);
+        put(
+            iceberg::io::S3_PATH_STYLE_ACCESS,
+            &s.s3_path_style_access.map(|b| b.to_string()),
+        );
+        props
+    }
+}
+
+/// A local directory becomes an absolute `file://` URL; anything with a scheme is kept.
+pub fn warehouse_url(warehouse: &str) -> String {
+    if warehouse.contains("://") {
+        return warehouse.trim_end_matches('/').to_string();
+    }
+    let path = Path::new(warehouse);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let cleaned: PathBuf = absolute.components().collect();
+    format!("file://{}", cleaned.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_types() {
+        let config = ConfigLoader::new()
+            .env([
+                ("LAKEGATE_CATALOG_NAME".to_string(), "prod".to_string()),
+                (
+                    "LAKEGATE_STORAGE_S3_PATH_STYLE_ACCESS".to_string(),
+                    "true".to_string(),
+                ),
+                ("OTHER".to_string(), "x".to_string()),
+            ])
+            .unwrap()
+            .load()
+            .unwrap();
+        assert_eq!(config.catalog.name, "prod");
+        assert_eq!(config.storage.s3_path_style_access, Some(true));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = ConfigLoader::new()
+            .env([("LAKEGATE_CATALOG_URL".to_string(), "x".to_string())])
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(err.to_string().contains("url"), "{err}");
+        let err = ConfigLoader::new()
+            .set("nope.key", "1", "flag")
+            .unwrap_err();
+        assert!(err.to_string().contains("nope.key"), "{err}");
+    }
+
+    #[test]
+    fn default_catalog_is_sqlite_in_the_warehouse() {
+        let config = Config::default();
+        assert_eq!(config.catalog_uri(), "sqlite:./lakegate-data/catalog.db");
+        assert!(config.warehouse_url().starts_with("file:///"));
+    }
+}

@@ -1,0 +1,249 @@
+//! [`Engine`]: the one place SQL is classified, planned and run. Every front end turns its
+//! protocol into [`Engine::execute`] calls and the results back into its protocol.
+//!
+//! ```text
+//!  sql ─▶ statement::classify ─▶ SET / USE: change the Session
+//!                 │
+//!                 ▼ read
+//!   per-query SessionState (session vars, LakeCatalogProvider over one listing)
+//!                 │  logical plan: tables resolved and pinned to snapshots (SnapshotPins)
+//!                 ▼  physical plan: IcebergScanExec plans files at the pinned snapshots
+//!   QueryResult { id, schema, stream }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::datatypes::Schema;
+use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::config::ConfigOptions;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::physical_plan::{EmptyRecordBatchStream, execute_stream};
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use tracing::Instrument;
+
+use crate::auth::Principal;
+use crate::catalog::{Lake, LakeCatalogProvider, SnapshotPins, connect_catalog};
+use crate::config::Config;
+use crate::error::EngineError;
+use crate::query::{QueryId, QueryResult};
+use crate::session::Session;
+use crate::statement::{SetVariable, StatementKind, classify};
+
+/// Plans and runs statements over the lake.
+#[derive(Debug)]
+pub struct Engine {
+    lake: Arc<Lake>,
+    default_schema: String,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+}
+
+impl Engine {
+    /// Connects to the catalog in `config`.
+    pub async fn connect(config: &Config) -> Result<Self, EngineError> {
+        let catalog = connect_catalog(config, false).await?;
+        let lake = Lake::new(
+            config.catalog.name.clone(),
+            catalog,
+            Duration::from_millis(config.catalog.refresh_interval_ms),
+        );
+        Ok(Self::new(Arc::new(lake), config))
+    }
+
+    /// An engine over an already connected lake.
+    pub fn new(lake: Arc<Lake>, config: &Config) -> Self {
+        let mut session_config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_batch_size(config.query.batch_size);
+        if config.query.target_partitions > 0 {
+            session_config = session_config.with_target_partitions(config.query.target_partitions);
+        }
+        // Spans let planning errors point at the offending line and column.
+        session_config.options_mut().sql_parser.collect_spans = true;
+        Self {
+            lake,
+            default_schema: config.catalog.default_schema.clone(),
+            config: session_config,
+            runtime: Arc::new(RuntimeEnv::default()),
+        }
+    }
+
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// A new session for `principal`, starting in the configured catalog and schema.
+    pub fn new_session(&self, principal: Principal) -> Session {
+        Session::new(principal, self.lake.name(), self.default_schema.clone())
+    }
+
+    /// Classifies, plans and starts one statement. Snapshots are pinned and files planned
+    /// before this returns; rows flow as the returned stream is polled.
+    pub async fn execute(&self, session: &Session, sql: &str) -> Result<QueryResult, EngineError> {
+        let id = QueryId::new();
+        let span = tracing::info_span!("query", %id, user = %session.principal());
+        self.execute_as(id, session, sql).instrument(span).await
+    }
+
+    async fn execute_as(
+        &self,
+        id: QueryId,
+        session: &Session,
+        sql: &str,
+    ) -> Result<QueryResult, EngineError> {
+        let classified = classify(sql, &GenericDialect {})?;
+        tracing::debug!(kind = ?classified.kind, "classified");
+        match classified.kind {
+            StatementKind::Set(variable) => {
+                self.set_variable(session, variable)?;
+                Ok(empty_result(id))
+            }
+            StatementKind::Use { catalog, schema } => {
+                self.use_schema(session, catalog, schema).await?;
+                Ok(empty_result(id))
+            }
+            StatementKind::Read | StatementKind::ExplainAnalyze => {
+                self.run_read(id, session, classified.statement).await
+            }
+        }
+    }
+
+    async fn run_read(
+        &self,
+        id: QueryId,
+        session: &Session,
+        statement: DfStatement,
+    ) -> Result<QueryResult, EngineError> {
+        let pins = Arc::new(SnapshotPins::default());
+        let state = self.query_state(session, pins.clone()).await?;
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(EngineError::planning)?;
+        // The classifier already refused writes; this checks the plan DataFusion built agrees.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(EngineError::planning)?;
+        let physical = state
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::planning)?;
+        let schema = physical.schema();
+        let stream =
+            execute_stream(physical.clone(), state.task_ctx()).map_err(EngineError::planning)?;
+        let snapshots = pins.snapshots();
+        tracing::debug!(?snapshots, "planned");
+        Ok(QueryResult {
+            id,
+            schema,
+            stream,
+            plan: Some(physical),
+            snapshots,
+        })
+    }
+
+    /// The DataFusion state one query plans with: the session's variables and a view of the
+    /// lake over one listing, with its own snapshot pins.
+    async fn query_state(
+        &self,
+        session: &Session,
+        pins: Arc<SnapshotPins>,
+    ) -> Result<SessionState, EngineError> {
+        let vars = session.vars();
+        let mut config = self
+            .config
+            .clone()
+            .with_default_catalog_and_schema(&vars.catalog, &vars.schema);
+        for (name, value) in vars
+            .settings
+            .iter()
+            .filter(|(n, _)| n.starts_with("datafusion."))
+        {
+            config
+                .options_mut()
+                .set(name, value)
+                .map_err(|e| EngineError::Setting {
+                    name: name.clone(),
+                    message: e.message().to_string(),
+                })?;
+        }
+        let listing = self.lake.listing().await?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs.register_catalog(
+            self.lake.name().to_string(),
+            Arc::new(LakeCatalogProvider::new(self.lake.clone(), listing, pins)),
+        );
+        Ok(SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime.clone())
+            .with_catalog_list(Arc::new(catalogs))
+            .with_default_features()
+            .build())
+    }
+
+    fn set_variable(&self, session: &Session, variable: SetVariable) -> Result<(), EngineError> {
+        let SetVariable { name, value } = variable;
+        if let (true, Some(value)) = (name.starts_with("datafusion."), &value) {
+            // Reject a bad value now rather than on every later query.
+            ConfigOptions::default()
+                .set(&name, value)
+                .map_err(|e| EngineError::Setting {
+                    name: name.clone(),
+                    message: e.message().to_string(),
+                })?;
+        }
+        session.update(|vars| match value {
+            Some(value) => {
+                vars.settings.insert(name, value);
+            }
+            None => {
+                vars.settings.remove(&name);
+            }
+        });
+        Ok(())
+    }
+
+    async fn use_schema(
+        &self,
+        session: &Session,
+        catalog: Option<String>,
+        schema: String,
+    ) -> Result<(), EngineError> {
+        let catalog = catalog.unwrap_or_else(|| session.vars().catalog);
+        if catalog != self.lake.name() {
+            return Err(EngineError::UnknownSchema { catalog, schema });
+        }
+        if !schema.is_empty() && !self.lake.listing().await?.schemas.contains_key(&schema) {
+            return Err(EngineError::UnknownSchema { catalog, schema });
+        }
+        session.update(|vars| {
+            vars.catalog = catalog;
+            if !schema.is_empty() {
+                vars.schema = schema;
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The result of a statement that returns no rows (`SET`, `USE`).
+fn empty_result(id: QueryId) -> QueryResult {
+    let schema = Arc::new(Schema::empty());
+    QueryResult {
+        id,
+        schema: schema.clone(),
+        stream: Box::pin(EmptyRecordBatchStream::new(schema)),
+        plan: None,
+        snapshots: Vec::new(),
+    }
+}

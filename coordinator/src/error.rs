@@ -1,0 +1,124 @@
+//! [`EngineError`]: every way a statement can fail, in one enum that each front end maps to its
+//! protocol (gRPC status, SQLSTATE, HTTP/Trino error JSON) in exactly one function.
+
+use datafusion::error::DataFusionError;
+
+use crate::catalog::CatalogError;
+use crate::statement::{Position, StatementError, position_in};
+
+/// Why a statement failed, with the position in the SQL where one is known.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Syntax errors, refused writes and unsupported statements.
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    /// The statement parsed but cannot be planned (unknown column, type mismatch, ...).
+    #[error("{message}")]
+    Plan {
+        message: String,
+        position: Option<Position>,
+    },
+    #[error("table {name} not found")]
+    UnknownTable {
+        name: String,
+        position: Option<Position>,
+    },
+    #[error("schema {schema} not found in catalog {catalog}")]
+    UnknownSchema { catalog: String, schema: String },
+    #[error("invalid value for {name}: {message}")]
+    Setting { name: String, message: String },
+    /// The query failed while running (division by zero, a file that cannot be read, ...).
+    #[error("query failed: {message}")]
+    Execution { message: String },
+    /// The catalog could not be reached or refused.
+    #[error("catalog: {message}")]
+    Catalog { message: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// Where in the SQL text the error is, when known.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            EngineError::Statement(StatementError::Syntax { position, .. })
+            | EngineError::Plan { position, .. }
+            | EngineError::UnknownTable { position, .. } => *position,
+            _ => None,
+        }
+    }
+
+    /// Classifies an error DataFusion raised while planning.
+    pub fn planning(err: DataFusionError) -> Self {
+        let position = err.diagnostic().and_then(|d| d.span).map(|span| Position {
+            line: span.start.line,
+            column: span.start.column,
+        });
+        let root = err.find_root();
+        if let DataFusionError::External(inner) = root
+            && let Some(e) = inner.downcast_ref::<CatalogError>()
+        {
+            return EngineError::Catalog {
+                message: e.to_string(),
+            };
+        }
+        let message = root.message().to_string();
+        if let Some(name) = unknown_table(&message) {
+            return EngineError::UnknownTable { name, position };
+        }
+        if matches!(root, DataFusionError::SQL(..)) {
+            return EngineError::Statement(StatementError::Syntax {
+                position: position.or_else(|| position_in(&message)),
+                message,
+            });
+        }
+        match root {
+            DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..)
+            | DataFusionError::NotImplemented(_)
+            | DataFusionError::Configuration(_) => EngineError::Plan { message, position },
+            _ => EngineError::Execution { message },
+        }
+    }
+
+    /// Classifies an error raised while a result streams.
+    pub fn running(err: DataFusionError) -> Self {
+        match err.find_root() {
+            DataFusionError::Internal(m) => EngineError::Internal(m.clone()),
+            root => EngineError::Execution {
+                message: root.message().to_string(),
+            },
+        }
+    }
+}
+
+impl From<CatalogError> for EngineError {
+    fn from(err: CatalogError) -> Self {
+        EngineError::Catalog {
+            message: err.to_string(),
+        }
+    }
+}
+
+/// DataFusion reports an unknown table as "table 'a.b.c' not found".
+fn unknown_table(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("table '")?;
+    let (name, tail) = rest.split_once('\'')?;
+    tail.trim()
+        .starts_with("not found")
+        .then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_table_is_recognised() {
+        assert_eq!(
+            unknown_table("table 'lake.tpch.nope' not found"),
+            Some("lake.tpch.nope".into())
+        );
+        assert_eq!(unknown_table("column 'x' not found"), None);
+    }
+}

@@ -1,0 +1,59 @@
+//! Catalog metadata commands (GetCatalogs, GetDbSchemas, GetTables) answered from the lake.
+
+use arrow::record_batch::RecordBatch;
+use arrow_flight::sql::{CommandGetCatalogs, CommandGetDbSchemas, CommandGetTables};
+use tonic::Status;
+
+use super::status::engine_status;
+use crate::catalog::{IcebergTableProvider, Lake, TableRef};
+use crate::error::EngineError;
+
+/// Iceberg tables are what JDBC calls a `TABLE`.
+pub const TABLE_TYPE: &str = "TABLE";
+
+fn arrow_status(err: impl std::fmt::Display) -> Status {
+    Status::internal(format!("building metadata result: {err}"))
+}
+
+pub async fn catalogs(lake: &Lake, query: CommandGetCatalogs) -> Result<RecordBatch, Status> {
+    let mut builder = query.into_builder();
+    builder.append(lake.name());
+    builder.build().map_err(arrow_status)
+}
+
+/// With no catalog in the request, every catalog's schemas are listed.
+pub async fn schemas(lake: &Lake, query: CommandGetDbSchemas) -> Result<RecordBatch, Status> {
+    let listing = lake.listing().await.map_err(|e| engine_status(e.into()))?;
+    let mut builder = query.into_builder();
+    for schema in listing.schemas.keys() {
+        builder.append(lake.name(), schema);
+    }
+    builder.build().map_err(arrow_status)
+}
+
+/// Tables of every matching schema; with `include_schema`, each table is loaded for its schema.
+pub async fn tables(lake: &Lake, query: CommandGetTables) -> Result<RecordBatch, Status> {
+    let listing = lake.listing().await.map_err(|e| engine_status(e.into()))?;
+    let include_schema = query.include_schema;
+    let mut builder = query.into_builder();
+    for (schema, tables) in &listing.schemas {
+        for table in tables {
+            let arrow_schema = if include_schema {
+                let table_ref = TableRef::new(lake.name(), schema, table);
+                let loaded = lake
+                    .load_table(&table_ref)
+                    .await
+                    .map_err(|e| engine_status(e.into()))?;
+                let provider = IcebergTableProvider::pinned(table_ref, loaded)
+                    .map_err(|e| engine_status(EngineError::from(e)))?;
+                datafusion::catalog::TableProvider::schema(&provider)
+            } else {
+                std::sync::Arc::new(arrow::datatypes::Schema::empty())
+            };
+            builder
+                .append(lake.name(), schema, table, TABLE_TYPE, &arrow_schema)
+                .map_err(arrow_status)?;
+        }
+    }
+    builder.build().map_err(arrow_status)
+}

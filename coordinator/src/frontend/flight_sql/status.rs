@@ -1,0 +1,37 @@
+//! The one mapping from engine and auth errors to gRPC status codes.
+
+use tonic::Status;
+
+use crate::auth::AuthError;
+use crate::error::EngineError;
+use crate::statement::StatementError;
+
+/// The gRPC status a client gets for an engine error. SQL errors carry their position in the
+/// message as `(line L, column C)`.
+pub fn engine_status(err: EngineError) -> Status {
+    let message = match err.position() {
+        Some(position) => format!("{err} ({position})"),
+        None => err.to_string(),
+    };
+    match err {
+        EngineError::Statement(StatementError::ReadOnly { .. }) => {
+            Status::permission_denied(message)
+        }
+        EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
+            Status::invalid_argument(message)
+        }
+        EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
+            Status::not_found(message)
+        }
+        EngineError::Catalog { .. } => Status::unavailable(message),
+        EngineError::Execution { .. } | EngineError::Internal(_) => Status::internal(message),
+    }
+}
+
+/// Every failed authentication is UNAUTHENTICATED.
+pub fn auth_status(err: AuthError) -> Status {
+    match err {
+        AuthError::UsersFile { .. } | AuthError::NoUsersFile => Status::internal(err.to_string()),
+        _ => Status::unauthenticated(err.to_string()),
+    }
+}

@@ -1,0 +1,24 @@
+//! lakegate coordinator: where a query enters, is planned and is answered.
+//!
+//! * [`frontend`]: client protocols (Flight SQL), each over the one [`Engine`].
+//! * [`auth`] and [`session`]: who is asking and what they have set.
+//! * [`statement`]: what a SQL text asks for; writes are refused here.
+//! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
+//! * [`engine`]: classify, plan, run.
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod frontend;
+pub mod query;
+pub mod session;
+pub mod statement;
+
+pub use auth::{Authenticator, Principal};
+pub use config::{Config, ConfigLoader};
+pub use engine::Engine;
+pub use error::EngineError;
+pub use query::{QueryId, QueryResult};
+pub use session::Session;

@@ -1,0 +1,353 @@
+//! The statement classifier: what a SQL text asks for, decided before anything is planned.
+//!
+//! lakegate serves reads only. Queries, `EXPLAIN`, `SHOW`, `DESCRIBE`, `SET`, `RESET` and `USE`
+//! are served; every other statement is refused by name. The list is an allow-list, so a
+//! statement kind added to the parser later is refused until someone decides otherwise.
+
+use std::fmt;
+
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{Expr, ObjectName, Set, Statement, Use, Value};
+use datafusion::sql::sqlparser::dialect::Dialect;
+use datafusion::sql::sqlparser::parser::ParserError;
+
+/// A line and column (1-based) in the SQL text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// A statement that will not be run, and why.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StatementError {
+    #[error("syntax error: {message}")]
+    Syntax {
+        message: String,
+        position: Option<Position>,
+    },
+    #[error("no SQL statement given")]
+    Empty,
+    #[error("one statement at a time, got {count}")]
+    Multiple { count: usize },
+    #[error("lakegate is read-only: {kind} statements are not allowed")]
+    ReadOnly { kind: String },
+    #[error("{what} is not supported")]
+    Unsupported { what: String },
+}
+
+/// A session variable assignment (`SET name = value`, `RESET name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetVariable {
+    /// Lower-cased variable name, e.g. `datafusion.execution.batch_size`.
+    pub name: String,
+    /// `None` resets the variable to its default.
+    pub value: Option<String>,
+}
+
+/// What the statement asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementKind {
+    /// A query, or `EXPLAIN`, `SHOW` or `DESCRIBE`: planned and run by DataFusion.
+    Read,
+    /// `EXPLAIN ANALYZE`: runs the query.
+    ExplainAnalyze,
+    Set(SetVariable),
+    /// `USE schema` or `USE catalog.schema`.
+    Use {
+        catalog: Option<String>,
+        schema: String,
+    },
+}
+
+/// A parsed statement that may be served.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    pub kind: StatementKind,
+    pub statement: DfStatement,
+}
+
+/// Parses `sql` (exactly one statement) and decides whether and how it is served.
+pub fn classify(sql: &str, dialect: &dyn Dialect) -> Result<Classified, StatementError> {
+    let mut statements = DFParser::parse_sql_with_dialect(sql, dialect).map_err(syntax_error)?;
+    let statement = match statements.len() {
+        0 => return Err(StatementError::Empty),
+        1 => statements.pop_front().ok_or(StatementError::Empty)?,
+        count => return Err(StatementError::Multiple { count }),
+    };
+    let kind = kind_of(&statement)?;
+    Ok(Classified { kind, statement })
+}
+
+fn kind_of(statement: &DfStatement) -> Result<StatementKind, StatementError> {
+    match statement {
+        DfStatement::Statement(s) => sql_kind(s),
+        DfStatement::Explain(explain) => {
+            // EXPLAIN of a write is refused too: EXPLAIN ANALYZE would run it.
+            kind_of(&explain.statement)?;
+            Ok(if explain.analyze {
+                StatementKind::ExplainAnalyze
+            } else {
+                StatementKind::Read
+            })
+        }
+        DfStatement::CreateExternalTable(_) => read_only("CREATE EXTERNAL TABLE"),
+        DfStatement::CopyTo(_) => read_only("COPY"),
+        DfStatement::Reset(reset) => Ok(StatementKind::Set(SetVariable {
+            name: reset_name(&reset.to_string()),
+            value: None,
+        })),
+    }
+}
+
+fn sql_kind(statement: &Statement) -> Result<StatementKind, StatementError> {
+    match statement {
+        Statement::Query(_)
+        | Statement::ShowTables { .. }
+        | Statement::ShowColumns { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::ShowVariables { .. }
+        | Statement::ShowFunctions { .. }
+        | Statement::ShowCreate { .. }
+        | Statement::ShowSchemas { .. }
+        | Statement::ShowDatabases { .. }
+        | Statement::ShowCatalogs { .. }
+        | Statement::ShowViews { .. }
+        | Statement::ExplainTable { .. } => Ok(StatementKind::Read),
+        Statement::Explain {
+            statement, analyze, ..
+        } => {
+            sql_kind(statement)?;
+            Ok(if *analyze {
+                StatementKind::ExplainAnalyze
+            } else {
+                StatementKind::Read
+            })
+        }
+        Statement::Set(set) => set_kind(set),
+        Statement::Use(target) => use_kind(target),
+        other => read_only(&statement_name(other)),
+    }
+}
+
+fn set_kind(set: &Set) -> Result<StatementKind, StatementError> {
+    match set {
+        Set::SingleAssignment {
+            variable, values, ..
+        } => Ok(StatementKind::Set(SetVariable {
+            name: object_name(variable).to_ascii_lowercase(),
+            value: Some(values.iter().map(value_text).collect::<Vec<_>>().join(",")),
+        })),
+        Set::SetTimeZone { value, .. } => Ok(StatementKind::Set(SetVariable {
+            name: "datafusion.execution.time_zone".into(),
+            value: Some(value_text(value)),
+        })),
+        other => Err(StatementError::Unsupported {
+            what: format!("`{other}`"),
+        }),
+    }
+}
+
+fn use_kind(target: &Use) -> Result<StatementKind, StatementError> {
+    let name = match target {
+        Use::Object(name) | Use::Schema(name) | Use::Database(name) | Use::Catalog(name) => name,
+        other => {
+            return Err(StatementError::Unsupported {
+                what: format!("`{other}`"),
+            });
+        }
+    };
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.to_string().trim_matches('"').to_string())
+        .collect();
+    match parts.as_slice() {
+        [schema] if matches!(target, Use::Catalog(_)) => Ok(StatementKind::Use {
+            catalog: Some(schema.clone()),
+            schema: String::new(),
+        }),
+        [schema] => Ok(StatementKind::Use {
+            catalog: None,
+            schema: schema.clone(),
+        }),
+        [catalog, schema] => Ok(StatementKind::Use {
+            catalog: Some(catalog.clone()),
+            schema: schema.clone(),
+        }),
+        _ => Err(StatementError::Unsupported {
+            what: format!("USE {name}"),
+        }),
+    }
+}
+
+fn object_name(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A SET value as text: string literals without their quotes, anything else as written.
+fn value_text(expr: &Expr) -> String {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(ident) => ident.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn reset_name(statement: &str) -> String {
+    statement
+        .trim_start_matches("RESET")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn read_only<T>(kind: &str) -> Result<T, StatementError> {
+    Err(StatementError::ReadOnly {
+        kind: kind.to_string(),
+    })
+}
+
+/// The statement's kind as SQL spells it (`CreateTable` becomes `CREATE TABLE`).
+fn statement_name(statement: &Statement) -> String {
+    let debug = format!("{statement:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let mut name = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push(' ');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+fn syntax_error(err: datafusion::error::DataFusionError) -> StatementError {
+    let message = match err.find_root() {
+        datafusion::error::DataFusionError::SQL(e, _) => parser_message(e),
+        other => other.message().to_string(),
+    };
+    StatementError::Syntax {
+        position: position_in(&message),
+        message,
+    }
+}
+
+fn parser_message(err: &ParserError) -> String {
+    match err {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// sqlparser ends its messages with `at Line: L, Column: C`.
+pub fn position_in(message: &str) -> Option<Position> {
+    let rest = &message[message.rfind("Line: ")? + "Line: ".len()..];
+    let (line, rest) = rest.split_once(',')?;
+    let column = rest.trim().strip_prefix("Column: ")?;
+    let column: String = column.chars().take_while(char::is_ascii_digit).collect();
+    Some(Position {
+        line: line.trim().parse().ok()?,
+        column: column.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+    use super::*;
+
+    fn kind(sql: &str) -> Result<StatementKind, StatementError> {
+        classify(sql, &GenericDialect {}).map(|c| c.kind)
+    }
+
+    #[test]
+    fn reads_are_served() {
+        for sql in [
+            "SELECT 1",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "SHOW COLUMNS FROM t",
+            "DESCRIBE t",
+        ] {
+            assert_eq!(kind(sql), Ok(StatementKind::Read), "{sql}");
+        }
+        assert_eq!(
+            kind("EXPLAIN ANALYZE SELECT 1"),
+            Ok(StatementKind::ExplainAnalyze)
+        );
+    }
+
+    #[test]
+    fn writes_are_refused_by_name() {
+        for (sql, name) in [
+            ("INSERT INTO t VALUES (1)", "INSERT"),
+            ("DELETE FROM t", "DELETE"),
+            ("UPDATE t SET a = 1", "UPDATE"),
+            ("CREATE TABLE t (a INT)", "CREATE TABLE"),
+            ("DROP TABLE t", "DROP"),
+            ("COPY t TO 'x.parquet'", "COPY"),
+            (
+                "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION 'x'",
+                "CREATE EXTERNAL TABLE",
+            ),
+            ("ALTER TABLE t ADD COLUMN b INT", "ALTER TABLE"),
+            ("TRUNCATE TABLE t", "TRUNCATE"),
+            ("EXPLAIN ANALYZE INSERT INTO t VALUES (1)", "INSERT"),
+        ] {
+            assert_eq!(
+                kind(sql),
+                Err(StatementError::ReadOnly { kind: name.into() }),
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn set_and_use() {
+        assert_eq!(
+            kind("SET datafusion.execution.batch_size = 1024"),
+            Ok(StatementKind::Set(SetVariable {
+                name: "datafusion.execution.batch_size".into(),
+                value: Some("1024".into())
+            }))
+        );
+        assert_eq!(
+            kind("USE lake.tpch"),
+            Ok(StatementKind::Use {
+                catalog: Some("lake".into()),
+                schema: "tpch".into()
+            })
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_the_position() {
+        let Err(StatementError::Syntax { position, .. }) = kind("SELECT (1\nFROM t") else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!(position, Some(Position { line: 2, column: 1 }));
+        assert_eq!(
+            kind("SELECT 1; SELECT 2"),
+            Err(StatementError::Multiple { count: 2 })
+        );
+        assert_eq!(kind("  "), Err(StatementError::Empty));
+    }
+}

@@ -1,0 +1,311 @@
+//! [`IcebergScanExec`]: the leaf of every plan that reads the lake.
+//!
+//! ```text
+//!   coordinator                                   executor
+//!   TableProvider::scan ──plan files──▶ splits ──▶ IcebergScanExec::execute(partition)
+//!   (pinned snapshot, projection,        │            └─ iceberg ArrowReader: deletes,
+//!    pushed-down predicate)              │               field-id mapping, row filter
+//!                                 balanced by bytes
+//!                                 into N partitions
+//! ```
+//!
+//! The node is self-contained: it holds its splits and the scan-wide context, never a live
+//! table handle, so the codec can ship it to any executor and the snapshot read there is the
+//! one the coordinator pinned.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::stats::Precision;
+use datafusion::common::{ColumnStatistics, Statistics};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use futures::{StreamExt, stream};
+use iceberg::arrow::ArrowReaderBuilder;
+use iceberg::io::FileIO;
+use lakegate_proto::scan as pb;
+
+use crate::error::ScanError;
+use crate::scan::split::{ScanContext, task_from_split};
+
+/// Reads a planned Iceberg scan: one output partition per group of splits.
+#[derive(Debug, Clone)]
+pub struct IcebergScanExec {
+    table: String,
+    snapshot_id: i64,
+    context: ScanContext,
+    partitions: Vec<Vec<pb::Split>>,
+    limit: Option<usize>,
+    schema: SchemaRef,
+    file_io: FileIO,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+/// Everything needed to build an [`IcebergScanExec`]; see the field docs on the node's message
+/// in `proto/lakegate/scan.proto`.
+#[derive(Debug, Clone)]
+pub struct IcebergScanParts {
+    pub table: String,
+    pub snapshot_id: i64,
+    pub context: ScanContext,
+    pub partitions: Vec<Vec<pb::Split>>,
+    pub limit: Option<usize>,
+    /// Output schema: the projected columns, as the table provider declared them.
+    pub schema: SchemaRef,
+    pub file_io: FileIO,
+}
+
+impl IcebergScanExec {
+    pub fn new(parts: IcebergScanParts) -> Self {
+        let partition_count = parts.partitions.len().max(1);
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(parts.schema.clone()),
+            Partitioning::UnknownPartitioning(partition_count),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Self {
+            table: parts.table,
+            snapshot_id: parts.snapshot_id,
+            context: parts.context,
+            partitions: parts.partitions,
+            limit: parts.limit,
+            schema: parts.schema,
+            file_io: parts.file_io,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    /// Fully qualified name of the table read.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The snapshot every split belongs to.
+    pub fn snapshot_id(&self) -> i64 {
+        self.snapshot_id
+    }
+
+    /// The splits of each output partition.
+    pub fn partitions(&self) -> &[Vec<pb::Split>] {
+        &self.partitions
+    }
+
+    /// Data files this scan reads, over all partitions.
+    pub fn file_count(&self) -> usize {
+        self.partitions.iter().map(Vec::len).sum()
+    }
+
+    pub fn context(&self) -> &ScanContext {
+        &self.context
+    }
+
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// The same scan with its splits regrouped (the distributed planner gives each task a share).
+    pub fn with_partitions(&self, partitions: Vec<Vec<pb::Split>>) -> Self {
+        Self::new(IcebergScanParts {
+            table: self.table.clone(),
+            snapshot_id: self.snapshot_id,
+            context: self.context.clone(),
+            partitions,
+            limit: self.limit,
+            schema: self.schema.clone(),
+            file_io: self.file_io.clone(),
+        })
+    }
+}
+
+impl DisplayAs for IcebergScanExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let columns: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|c| c.name().as_str())
+            .collect();
+        write!(
+            f,
+            "IcebergScanExec: table={}, snapshot={}, files={}, partitions={}, projection=[{}]",
+            self.table,
+            self.snapshot_id,
+            self.file_count(),
+            self.partitions.len(),
+            columns.join(", ")
+        )?;
+        if let Some(predicate) = &self.context.predicate {
+            write!(f, ", predicate={predicate}")?;
+        }
+        if let Some(limit) = self.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        if matches!(t, DisplayFormatType::Verbose) {
+            for (i, splits) in self.partitions.iter().enumerate() {
+                let paths: Vec<&str> = splits.iter().map(|s| s.data_file_path.as_str()).collect();
+                write!(f, "\n  partition {i}: {}", paths.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for IcebergScanExec {
+    fn name(&self) -> &str {
+        "IcebergScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(
+                "IcebergScanExec is a leaf and takes no children".into(),
+            ))
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let splits = match self.partitions.get(partition) {
+            Some(splits) => splits.clone(),
+            None if self.partitions.is_empty() && partition == 0 => Vec::new(),
+            None => {
+                return Err(DataFusionError::Internal(format!(
+                    "IcebergScanExec on {} has {} partitions, asked for partition {partition}",
+                    self.table,
+                    self.partitions.len()
+                )));
+            }
+        };
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
+        let files_scanned = MetricBuilder::new(&self.metrics).counter("files_scanned", partition);
+        let bytes_scanned = MetricBuilder::new(&self.metrics).counter("bytes_scanned", partition);
+        let tasks = splits
+            .iter()
+            .map(|split| task_from_split(split, &self.context))
+            .collect::<Result<Vec<_>, ScanError>>()?;
+        files_scanned.add(tasks.len());
+
+        let runtime = iceberg::Runtime::try_current().map_err(ScanError::from)?;
+        let reader = ArrowReaderBuilder::new(self.file_io.clone(), runtime)
+            .with_batch_size(context.session_config().batch_size())
+            .with_data_file_concurrency_limit(2)
+            .with_row_group_filtering_enabled(true)
+            .build();
+        let task_stream = stream::iter(tasks.into_iter().map(Ok)).boxed();
+        let scan = reader.read(task_stream).map_err(ScanError::from)?;
+        let scan_metrics = scan.metrics().clone();
+
+        let schema = self.schema.clone();
+        let inner = scan.stream();
+        // Stops pulling from the reader once the limit is met, so no further file is opened.
+        let batches = stream::try_unfold((inner, self.limit), move |(mut inner, remaining)| {
+            let schema = schema.clone();
+            let baseline = baseline.clone();
+            let bytes_scanned = bytes_scanned.clone();
+            let scan_metrics = scan_metrics.clone();
+            async move {
+                if remaining == Some(0) {
+                    return Ok(None);
+                }
+                let Some(batch) = inner.next().await else {
+                    return Ok(None);
+                };
+                let mut batch = conform(batch.map_err(ScanError::from)?, &schema)?;
+                let remaining = remaining.map(|left| {
+                    if batch.num_rows() > left {
+                        batch = batch.slice(0, left);
+                    }
+                    left - batch.num_rows()
+                });
+                bytes_scanned_report(&bytes_scanned, scan_metrics.bytes_read());
+                baseline.record_output(batch.num_rows());
+                Ok::<_, DataFusionError>(Some((batch, (inner, remaining))))
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            batches,
+        )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        let splits: Vec<&pb::Split> = match partition {
+            Some(p) => self
+                .partitions
+                .get(p)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default(),
+            None => self.partitions.iter().flatten().collect(),
+        };
+        // Record counts ignore deletes and the predicate, so they are upper bounds.
+        let rows = splits.iter().map(|s| s.record_count).sum::<Option<u64>>();
+        let mut rows = rows.map_or(Precision::Absent, |r| Precision::Inexact(r as usize));
+        if let (Some(limit), Precision::Inexact(r)) = (self.limit, rows) {
+            rows = Precision::Inexact(r.min(limit));
+        }
+        let bytes: u64 = splits.iter().map(|s| s.length).sum();
+        Ok(Arc::new(Statistics {
+            num_rows: rows,
+            total_byte_size: Precision::Inexact(bytes as usize),
+            column_statistics: vec![ColumnStatistics::new_unknown(); self.schema.fields().len()],
+        }))
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        self.limit
+    }
+}
+
+/// The reader's batches carry iceberg's field-id metadata; the plan's schema does not. Columns
+/// are the same arrays, so rewrapping them is free.
+fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ScanError> {
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        batch.columns().to_vec(),
+        &options,
+    )?)
+}
+
+/// The reader counts bytes for the whole partition; the metric follows it.
+fn bytes_scanned_report(metric: &Count, total: u64) {
+    let seen = metric.value() as u64;
+    if total > seen {
+        metric.add((total - seen) as usize);
+    }
+}

@@ -1,0 +1,14 @@
+//! The Iceberg scan: planning files against a pinned snapshot, the splits that carry them, and
+//! the execution node that reads them with iceberg's Arrow reader.
+
+mod exec;
+mod plan;
+mod predicate;
+mod schema;
+mod split;
+
+pub use exec::{IcebergScanExec, IcebergScanParts};
+pub use plan::{ScanRequest, plan_scan};
+pub use predicate::to_iceberg_predicate;
+pub use schema::{arrow_schema, field_ids_at, projected_arrow_schema};
+pub use split::{ScanContext, balance_by_bytes, split_from_task, task_from_split};

@@ -1,0 +1,9 @@
+//! lakegate's wire messages.
+//!
+//! * [`scan`]: an Iceberg scan planned by the coordinator against one pinned snapshot, split into
+//!   byte ranges of data files that executors read.
+
+/// Iceberg scan splits (`proto/lakegate/scan.proto`).
+pub mod scan {
+    include!(concat!(env!("OUT_DIR"), "/lakegate.scan.rs"));
+}

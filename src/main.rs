@@ -1,0 +1,207 @@
+//! The `lakegate` command line.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use lakegate::local;
+use lakegate::shell::{Shell, render_table};
+use lakegate::tpch::{TpchOptions, write_lake};
+use lakegate_coordinator::config::{Config, ConfigLoader};
+
+/// A distributed SQL gateway over an Apache Iceberg lake.
+#[derive(Debug, Parser)]
+#[command(name = "lakegate", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway on this machine (writes a TPC-H demo lake on first start).
+    Local(ServerArgs),
+    /// Write the TPC-H tables as an Iceberg lake.
+    Tpch(TpchArgs),
+    /// Run SQL against a running gateway over Flight SQL.
+    Shell(ShellArgs),
+    /// Print an argon2id hash of a password (read from stdin) for the users file.
+    HashPassword,
+}
+
+/// Configuration sources shared by server commands: file, then `LAKEGATE_*`, then flags.
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Lake directory (or s3:// URL); `catalog.warehouse`.
+    #[arg(long)]
+    warehouse: Option<String>,
+    /// Catalog URI (`sqlite:PATH`, `postgres://...`, `http(s)://...`); `catalog.uri`.
+    #[arg(long)]
+    catalog_uri: Option<String>,
+    /// Flight SQL listen address; `server.flight_sql_addr`.
+    #[arg(long)]
+    flight_sql_addr: Option<String>,
+    /// Any configuration key, as `section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Check the configuration, print it and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+#[derive(Debug, Args)]
+struct TpchArgs {
+    /// TPC-H scale factor (1 is about 1 GB of raw data).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Lake directory: the SQLite catalog and table data are written here.
+    #[arg(long, default_value = "./lakegate-data")]
+    warehouse: PathBuf,
+    /// Iceberg namespace for the tables.
+    #[arg(long, default_value = "tpch")]
+    namespace: String,
+    /// Catalog name recorded in the SQL catalog.
+    #[arg(long, default_value = "lake")]
+    catalog_name: String,
+    /// Replace tables that already exist.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShellArgs {
+    /// Run this SQL and exit.
+    #[arg(short = 'c', long = "command")]
+    command: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 50051)]
+    port: u16,
+    /// Log in as this user; the password comes from LAKEGATE_PASSWORD.
+    #[arg(long)]
+    user: Option<String>,
+}
+
+impl ServerArgs {
+    fn load(&self) -> Result<Config, String> {
+        let mut loader = ConfigLoader::new();
+        if let Some(path) = &self.config {
+            loader = loader.file(path).map_err(|e| e.to_string())?;
+        }
+        loader = loader.env(std::env::vars()).map_err(|e| e.to_string())?;
+        let mut flags = HashMap::new();
+        let named = [
+            ("catalog.warehouse", &self.warehouse),
+            ("catalog.uri", &self.catalog_uri),
+            ("server.flight_sql_addr", &self.flight_sql_addr),
+        ];
+        for (key, value) in named {
+            if let Some(v) = value {
+                flags.insert(key.to_string(), v.clone());
+            }
+        }
+        for pair in &self.set {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--set {pair:?}: expected section.key=value"))?;
+            flags.insert(key.trim().to_string(), value.trim().to_string());
+        }
+        loader
+            .overrides(&flags)
+            .map_err(|e| e.to_string())?
+            .load()
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Local(args) => {
+            let config = args.load()?;
+            if args.check_config {
+                println!("configuration OK: {config:#?}");
+                return Ok(());
+            }
+            let shutdown = async {
+                // If the signal cannot be installed the server runs until killed.
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    println!("\nlakegate: stopping");
+                }
+            };
+            local::run(config, shutdown, |addr| {
+                println!("lakegate is running.");
+                println!("Flight SQL listening on {addr}");
+                println!(
+                    "Try: lakegate shell --port {} -c \"SELECT count(*) FROM lake.tpch.lineitem\"",
+                    addr.port()
+                );
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+        Command::Tpch(args) => {
+            let options = TpchOptions {
+                scale: args.scale,
+                warehouse: args.warehouse,
+                namespace: args.namespace,
+                catalog_name: args.catalog_name,
+                overwrite: args.overwrite,
+            };
+            write_lake(&options, local::print_progress)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "TPC-H scale {} written to {}",
+                options.scale,
+                options.warehouse.display()
+            );
+            Ok(())
+        }
+        Command::Shell(args) => {
+            let password = std::env::var("LAKEGATE_PASSWORD").unwrap_or_default();
+            let login = args.user.as_deref().map(|u| (u, password.as_str()));
+            let mut shell = Shell::connect(&args.host, args.port, login)
+                .await
+                .map_err(|e| e.to_string())?;
+            let batches = shell
+                .query(&args.command)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", render_table(&batches).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| e.to_string())?;
+            let hash =
+                lakegate_coordinator::auth::hash_password(password.trim_end_matches(['\r', '\n']))
+                    .map_err(|e| e.to_string())?;
+            println!("{hash}");
+            Ok(())
+        }
+    }
+}

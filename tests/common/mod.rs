@@ -1,0 +1,266 @@
+//! The harness every end-to-end test shares: a TPC-H lake written once per test binary, the
+//! single-node DataFusion baseline over the same Parquet files, result comparison, and a real
+//! `lakegate local` process on a loopback port.
+#![allow(dead_code)] // each test binary uses its own subset of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::TryStreamExt;
+use iceberg::Catalog;
+use lakegate::tpch::{TpchOptions, TpchTable, lake_config, write_lake};
+use lakegate_coordinator::catalog::connect_catalog;
+use lakegate_coordinator::{Config, Engine, Principal, Session};
+use tokio::sync::OnceCell;
+
+/// Scale of the lake the tests query.
+pub const TEST_SCALE: f64 = 0.01;
+
+/// A lake written for the tests, deleted when the test binary exits.
+pub struct TestLake {
+    _dir: tempfile::TempDir,
+    pub warehouse: PathBuf,
+}
+
+impl TestLake {
+    /// Writes a fresh TPC-H lake (for tests that change it).
+    pub async fn write(scale: f64) -> TestLake {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let warehouse = dir.path().join("lake");
+        let options = TpchOptions {
+            scale,
+            warehouse: warehouse.clone(),
+            namespace: "tpch".into(),
+            catalog_name: "lake".into(),
+            overwrite: false,
+        };
+        write_lake(&options, |_| {})
+            .await
+            .expect("write TPC-H lake");
+        TestLake {
+            _dir: dir,
+            warehouse,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        lake_config(&self.warehouse, "lake")
+    }
+
+    pub async fn engine(&self) -> Engine {
+        Engine::connect(&self.config())
+            .await
+            .expect("engine connects")
+    }
+
+    pub async fn catalog(&self) -> Arc<dyn Catalog> {
+        connect_catalog(&self.config(), false)
+            .await
+            .expect("catalog connects")
+    }
+}
+
+/// The shared read-only lake of this test binary, written on first use.
+pub async fn shared_lake() -> &'static TestLake {
+    static LAKE: OnceCell<TestLake> = OnceCell::const_new();
+    LAKE.get_or_init(|| TestLake::write(TEST_SCALE)).await
+}
+
+pub fn session(engine: &Engine) -> Session {
+    engine.new_session(Principal::new("test"))
+}
+
+/// Runs `sql` through the engine and collects every batch.
+pub async fn engine_rows(engine: &Engine, session: &Session, sql: &str) -> Vec<RecordBatch> {
+    let result = engine
+        .execute(session, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+    result
+        .stream
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed while streaming: {e}"))
+}
+
+/// Single-node DataFusion over the data files of each table's current snapshot, listed by
+/// iceberg, registered under the bare TPC-H names.
+pub async fn baseline_context(lake: &TestLake) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
+    let catalog = lake.catalog().await;
+    for table in TpchTable::ALL {
+        let ident = iceberg::TableIdent::from_strs(["tpch", table.name()]).expect("ident");
+        let loaded = catalog.load_table(&ident).await.expect("load table");
+        let tasks: Vec<_> = loaded
+            .scan()
+            .build()
+            .expect("scan")
+            .plan_files()
+            .await
+            .expect("plan files")
+            .try_collect()
+            .await
+            .expect("collect files");
+        let urls = tasks
+            .iter()
+            .map(|t| ListingTableUrl::parse(&t.data_file_path).expect("file url"))
+            .collect::<Vec<_>>();
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .infer_schema(&ctx.state())
+            .await
+            .expect("infer schema");
+        let provider = ListingTable::try_new(config).expect("listing table");
+        ctx.register_table(table.name(), Arc::new(provider))
+            .expect("register");
+    }
+    ctx
+}
+
+pub async fn baseline_rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
+        .await
+        .expect("baseline plans")
+        .collect()
+        .await
+        .expect("baseline runs")
+}
+
+/// Every row as display strings.
+pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter"))
+            .collect();
+        for row in 0..batch.num_rows() {
+            out.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Two values equal as text, or as numbers within a relative tolerance (float sums differ in
+/// the last digits with the order of addition).
+fn values_match(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        _ => false,
+    }
+}
+
+/// Asserts two results hold the same rows: in order when the SQL orders them, else as sorted
+/// multisets.
+pub fn assert_same_rows(name: &str, sql: &str, expected: &[RecordBatch], actual: &[RecordBatch]) {
+    let mut expected = rows(expected);
+    let mut actual = rows(actual);
+    if !sql.to_ascii_lowercase().contains("order by") {
+        expected.sort();
+        actual.sort();
+    }
+    assert_eq!(expected.len(), actual.len(), "{name}: row count differs");
+    assert!(
+        !expected.is_empty() || name.is_empty() || sql.contains("limit 0"),
+        "{name}: baseline has no rows; the test would prove nothing"
+    );
+    for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
+        let same = e.len() == a.len() && e.iter().zip(a).all(|(x, y)| values_match(x, y));
+        assert!(
+            same,
+            "{name}: row {i} differs\nexpected {e:?}\nactual   {a:?}"
+        );
+    }
+}
+
+/// The `lakegate` binary under test.
+pub fn lakegate_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lakegate")
+}
+
+/// A `lakegate local` process on an ephemeral loopback port; killed when dropped.
+pub struct LocalServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl LocalServer {
+    /// Starts `lakegate local` with `args` and waits for it to report its Flight SQL address.
+    pub fn start(warehouse: &Path, args: &[&str]) -> LocalServer {
+        let mut child = Command::new(lakegate_bin())
+            .arg("local")
+            .arg("--warehouse")
+            .arg(warehouse)
+            .args(["--flight-sql-addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn lakegate local");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Flight SQL listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let addr = loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(200)) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("lakegate local exited early: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "lakegate local did not start in time"
+            );
+        };
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in address");
+        LocalServer { child, port }
+    }
+
+    /// Runs `lakegate shell -c SQL` against this server.
+    pub fn shell(&self, sql: &str) -> std::process::Output {
+        Command::new(lakegate_bin())
+            .args(["shell", "--port", &self.port.to_string(), "-c", sql])
+            .output()
+            .expect("run lakegate shell")
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
