@@ -219,17 +219,15 @@ impl FlightSqlService for FlightSqlFrontend {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         self.sessions.session(&self.engine, request.metadata())?;
-        let classified = crate::statement::classify(
+        // Writes are refused by the classifier; a read sent as an update is refused here.
+        crate::statement::classify(
             &command.query,
             &datafusion::sql::sqlparser::dialect::GenericDialect {},
         )
         .map_err(|e| engine_status(e.into()))?;
         Err(engine_status(EngineError::Statement(
             StatementError::Unsupported {
-                what: format!(
-                    "running {:?} as an update (send it as a query)",
-                    classified.kind
-                ),
+                what: "a query sent as an update (send it with CommandStatementQuery)".into(),
             },
         )))
     }
