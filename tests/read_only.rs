@@ -4,7 +4,6 @@
 mod common;
 
 use arrow_flight::error::FlightError;
-use arrow_flight::sql::client::FlightSqlServiceClient;
 use common::{LocalServer, session, shared_lake};
 use lakegate_coordinator::EngineError;
 use lakegate_coordinator::statement::StatementError;
@@ -40,13 +39,7 @@ async fn the_engine_refuses_writes_by_name() {
 async fn flight_sql_and_the_shell_refuse_writes() {
     let lake = shared_lake().await;
     let server = LocalServer::start(&lake.warehouse, &[]);
-    let channel =
-        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", server.port))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-    let mut client = FlightSqlServiceClient::new(channel);
+    let mut client = server.flight_client().await;
     for (sql, kind) in WRITES {
         match client.execute(sql.to_string(), None).await {
             Err(FlightError::Tonic(status)) => {

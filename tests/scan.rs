@@ -5,7 +5,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{TestLake, assert_same_rows, engine_rows, rows, session, shared_lake};
+use common::{
+    TestLake, assert_same_rows, current_files, engine_rows, rows, run_with_plan, session,
+    shared_lake,
+};
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, collect};
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
@@ -39,19 +42,7 @@ fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> usize {
 
 /// Data files of lineitem's current snapshot, and how many hold ship year `year`.
 async fn lineitem_files(lake: &TestLake, year: i32) -> (usize, usize) {
-    let catalog = lake.catalog().await;
-    let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
-    let table = catalog.load_table(&ident).await.expect("load lineitem");
-    let tasks: Vec<_> = table
-        .scan()
-        .build()
-        .expect("scan")
-        .plan_files()
-        .await
-        .expect("plan")
-        .try_collect()
-        .await
-        .expect("files");
+    let tasks = current_files(lake, "lineitem").await;
     // The year transform stores years since 1970.
     let wanted = Literal::int(year - 1970);
     let in_year = tasks
@@ -74,17 +65,10 @@ async fn a_filter_on_one_ship_year_reads_only_that_years_files() {
 
     let sql = "SELECT count(*) FROM lineitem \
                WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'";
-    let result = engine.execute(&session, sql).await.expect("plan");
-    let plan = result.plan.clone().expect("physical plan");
-    let _: Vec<_> = result.stream.try_collect().await.expect("run");
+    let (plan, _) = run_with_plan(&engine, &session, sql).await;
     assert_eq!(files_scanned(&plan), in_1994);
 
-    let result = engine
-        .execute(&session, "SELECT count(*) FROM lineitem")
-        .await
-        .expect("plan");
-    let plan = result.plan.clone().expect("physical plan");
-    let _: Vec<_> = result.stream.try_collect().await.expect("run");
+    let (plan, _) = run_with_plan(&engine, &session, "SELECT count(*) FROM lineitem").await;
     assert_eq!(files_scanned(&plan), total);
 }
 
@@ -129,12 +113,8 @@ async fn limit_stops_early_and_returns_that_many_rows() {
     let lake = shared_lake().await;
     let engine = lake.engine().await;
     let session = session(&engine);
-    let result = engine
-        .execute(&session, "SELECT l_orderkey FROM lineitem LIMIT 7")
-        .await
-        .expect("plan");
-    let plan = result.plan.clone().expect("plan");
-    let batches: Vec<_> = result.stream.try_collect().await.expect("run");
+    let sql = "SELECT l_orderkey FROM lineitem LIMIT 7";
+    let (plan, batches) = run_with_plan(&engine, &session, sql).await;
     assert_eq!(rows(&batches).len(), 7);
     let (total, _) = lineitem_files(lake, 1994).await;
     assert!(

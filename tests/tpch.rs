@@ -3,7 +3,6 @@
 
 mod common;
 
-use arrow_flight::sql::client::FlightSqlServiceClient;
 use common::{
     LocalServer, assert_same_rows, baseline_context, baseline_rows, engine_rows, session,
     shared_lake,
@@ -29,13 +28,7 @@ async fn tpch_through_flight_sql_matches_datafusion() {
     let lake = shared_lake().await;
     let server = LocalServer::start(&lake.warehouse, &[]);
     let baseline = baseline_context(lake).await;
-    let channel =
-        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", server.port))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-    let mut client = FlightSqlServiceClient::new(channel);
+    let mut client = server.flight_client().await;
     client
         .handshake("analyst", "")
         .await

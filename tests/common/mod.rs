@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow_flight::sql::client::FlightSqlServiceClient;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use iceberg::Catalog;
@@ -22,6 +24,7 @@ use lakegate::tpch::{TpchOptions, TpchTable, lake_config, write_lake};
 use lakegate_coordinator::catalog::connect_catalog;
 use lakegate_coordinator::{Config, Engine, Principal, Session};
 use tokio::sync::OnceCell;
+use tonic::transport::{Channel, Endpoint};
 
 /// Scale of the lake the tests query.
 pub const TEST_SCALE: f64 = 0.01;
@@ -97,20 +100,8 @@ pub async fn engine_rows(engine: &Engine, session: &Session, sql: &str) -> Vec<R
 /// iceberg, registered under the bare TPC-H names.
 pub async fn baseline_context(lake: &TestLake) -> SessionContext {
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
-    let catalog = lake.catalog().await;
     for table in TpchTable::ALL {
-        let ident = iceberg::TableIdent::from_strs(["tpch", table.name()]).expect("ident");
-        let loaded = catalog.load_table(&ident).await.expect("load table");
-        let tasks: Vec<_> = loaded
-            .scan()
-            .build()
-            .expect("scan")
-            .plan_files()
-            .await
-            .expect("plan files")
-            .try_collect()
-            .await
-            .expect("collect files");
+        let tasks = current_files(lake, table.name()).await;
         let urls = tasks
             .iter()
             .map(|t| ListingTableUrl::parse(&t.data_file_path).expect("file url"))
@@ -127,6 +118,42 @@ pub async fn baseline_context(lake: &TestLake) -> SessionContext {
             .expect("register");
     }
     ctx
+}
+
+/// The data files of a table's current snapshot, as iceberg plans them.
+pub async fn current_files(lake: &TestLake, table: &str) -> Vec<iceberg::scan::FileScanTask> {
+    let catalog = lake.catalog().await;
+    let ident = iceberg::TableIdent::from_strs(["tpch", table]).expect("ident");
+    let loaded = catalog.load_table(&ident).await.expect("load table");
+    loaded
+        .scan()
+        .build()
+        .expect("scan")
+        .plan_files()
+        .await
+        .expect("plan files")
+        .try_collect()
+        .await
+        .expect("collect files")
+}
+
+/// Runs `sql` through the engine; returns the physical plan (metrics filled in) and the rows.
+pub async fn run_with_plan(
+    engine: &Engine,
+    session: &Session,
+    sql: &str,
+) -> (Arc<dyn ExecutionPlan>, Vec<RecordBatch>) {
+    let result = engine
+        .execute(session, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+    let plan = result.plan.clone().expect("a read has a physical plan");
+    let batches = result
+        .stream
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+    (plan, batches)
 }
 
 pub async fn baseline_rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
@@ -247,6 +274,16 @@ impl LocalServer {
             .and_then(|p| p.parse().ok())
             .expect("port in address");
         LocalServer { child, port }
+    }
+
+    /// A Flight SQL client connected to this server (no login: open mode).
+    pub async fn flight_client(&self) -> FlightSqlServiceClient<Channel> {
+        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{}", self.port))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to lakegate");
+        FlightSqlServiceClient::new(channel)
     }
 
     /// Runs `lakegate shell -c SQL` against this server.
