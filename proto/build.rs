@@ -6,9 +6,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: build scripts run single-threaded; nothing else reads the environment here.
     unsafe { std::env::set_var("PROTOC", protoc) };
     println!("cargo:rerun-if-changed=proto");
-    tonic_prost_build::configure()
-        .build_client(false)
-        .build_server(false)
-        .compile_protos(&["proto/lakegate/scan.proto"], &["proto"])?;
+    tonic_prost_build::configure().compile_protos(
+        &["proto/lakegate/scan.proto", "proto/lakegate/registry.proto"],
+        &["proto"],
+    )?;
     Ok(())
 }

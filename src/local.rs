@@ -1,5 +1,6 @@
-//! `lakegate local`: the whole system in one process on loopback, over the embedded demo lake
-//! unless told otherwise.
+//! Running the coordinator: `lakegate local` (the whole system in one process, executors on
+//! their own loopback ports, over the embedded demo lake unless told otherwise) and
+//! `lakegate coordinator` (executors are separate processes).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,8 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lakegate_coordinator::frontend::flight_sql::{FlightSqlFrontend, serve};
+use lakegate_coordinator::catalog::file_io;
+use lakegate_coordinator::frontend::flight_sql::FlightSqlFrontend;
+use lakegate_coordinator::registry::ExecutorRegistry;
+use lakegate_coordinator::server::serve;
 use lakegate_coordinator::{Authenticator, Config, Engine};
+use lakegate_executor::{ExecutorHandle, ExecutorOptions, run_executor};
 use tokio::net::TcpListener;
 
 use crate::tpch::{Progress, TpchOptions, write_lake};
@@ -30,8 +35,10 @@ pub enum LocalError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("Flight SQL server: {0}")]
+    #[error("gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("server task: {0}")]
+    Join(String),
 }
 
 /// Whether the configured lake is the local SQLite one and has no catalog yet.
@@ -43,13 +50,33 @@ fn needs_demo_lake(config: &Config) -> Option<PathBuf> {
     (!warehouse.join("catalog.db").exists()).then_some(warehouse)
 }
 
-/// Runs the gateway until `shutdown` completes. `on_ready` gets the bound Flight SQL address.
+/// What a coordinator process runs next to itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `lakegate local`: writes the demo lake if there is none and starts
+    /// `cluster.local_executors` executors in-process, each on its own loopback port.
+    Local,
+    /// `lakegate coordinator`: executors are separate processes that register themselves.
+    Coordinator,
+}
+
+/// What `on_ready` learns once the gateway accepts queries.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub flight_sql: SocketAddr,
+    pub executors: Vec<ExecutorHandle>,
+}
+
+/// Runs the coordinator until `shutdown` completes.
 pub async fn run(
     config: Config,
+    role: Role,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(Ready),
 ) -> Result<(), LocalError> {
-    if let Some(warehouse) = needs_demo_lake(&config) {
+    if role == Role::Local
+        && let Some(warehouse) = needs_demo_lake(&config)
+    {
         println!(
             "No lake in {}: writing TPC-H scale {DEMO_SCALE} there (once).",
             warehouse.display()
@@ -63,7 +90,18 @@ pub async fn run(
         };
         write_lake(&options, print_progress).await?;
     }
-    let engine = Arc::new(Engine::connect(&config).await?);
+    let local_executors = match role {
+        Role::Local => config.cluster.local_executors,
+        Role::Coordinator => 0,
+    };
+    let distributed = role == Role::Coordinator || local_executors > 0;
+    let registry = distributed.then(|| {
+        Arc::new(ExecutorRegistry::new(
+            Duration::from_millis(config.cluster.heartbeat_interval_ms),
+            Duration::from_millis(config.cluster.heartbeat_timeout_ms),
+        ))
+    });
+    let engine = Arc::new(Engine::connect(&config, registry.clone()).await?);
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);
     let addr = config.server.flight_sql_addr;
     let listener = TcpListener::bind(addr)
@@ -77,9 +115,70 @@ pub async fn run(
         auth,
         Duration::from_secs(config.query.ticket_ttl_secs),
     );
-    on_ready(bound);
-    serve(listener, frontend, shutdown).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut executors = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..local_executors {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|source| LocalError::Listen { addr, source })?;
+        let mut options = executor_options(&config);
+        options.coordinator = format!("http://{bound}");
+        let mut stop = stop_rx.clone();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        tasks.push(tokio::spawn(run_executor(
+            listener,
+            options,
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+            move |handle| {
+                let _ = ready_tx.send(handle);
+            },
+        )));
+        if let Ok(handle) = ready_rx.await {
+            executors.push(handle);
+        }
+    }
+
+    let server = tokio::spawn(serve(listener, frontend, registry.clone(), async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    }));
+    if let Some(registry) = &registry {
+        wait_for_executors(registry, local_executors).await;
+    }
+    on_ready(Ready {
+        flight_sql: bound,
+        executors,
+    });
+    let served = server.await.map_err(|e| LocalError::Join(e.to_string()))?;
+    for task in tasks {
+        let _ = task.await;
+    }
+    served?;
     Ok(())
+}
+
+/// The executor settings of `config`, reading the lake with this process's storage settings.
+pub fn executor_options(config: &Config) -> ExecutorOptions {
+    ExecutorOptions {
+        coordinator: config.cluster.coordinator_url.clone(),
+        heartbeat_interval: Duration::from_millis(config.cluster.heartbeat_interval_ms),
+        memory_limit: (config.cluster.memory_limit_bytes > 0)
+            .then_some(config.cluster.memory_limit_bytes),
+        file_io: file_io(config),
+    }
+}
+
+/// Waits (boundedly) until the in-process executors have registered, so the first query
+/// finds them.
+async fn wait_for_executors(registry: &ExecutorRegistry, expected: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while registry.placement().len() < expected && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Progress lines for the terminal.

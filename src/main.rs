@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use lakegate::local;
+use lakegate::local::{self, Role};
 use lakegate::shell::{Shell, render_table};
 use lakegate::tpch::{TpchOptions, write_lake};
 use lakegate_coordinator::config::{Config, ConfigLoader};
+use lakegate_executor::run_executor;
+use tokio::net::TcpListener;
 
 /// A distributed SQL gateway over an Apache Iceberg lake.
 #[derive(Debug, Parser)]
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run the gateway on this machine (writes a TPC-H demo lake on first start).
     Local(ServerArgs),
+    /// Run the coordinator; executors run as separate processes and register with it.
+    Coordinator(ServerArgs),
+    /// Run an executor that registers with a coordinator.
+    Executor(ServerArgs),
     /// Write the TPC-H tables as an Iceberg lake.
     Tpch(TpchArgs),
     /// Run SQL against a running gateway over Flight SQL.
@@ -45,6 +51,15 @@ struct ServerArgs {
     /// Flight SQL listen address; `server.flight_sql_addr`.
     #[arg(long)]
     flight_sql_addr: Option<String>,
+    /// Executors `lakegate local` starts in-process; 0 runs queries in the coordinator alone.
+    #[arg(long)]
+    executors: Option<String>,
+    /// The coordinator an executor registers with (`http://host:port`); `cluster.coordinator_url`.
+    #[arg(long)]
+    coordinator: Option<String>,
+    /// Where an executor listens; `cluster.executor_addr`.
+    #[arg(long)]
+    listen: Option<String>,
     /// Any configuration key, as `section.key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -98,6 +113,9 @@ impl ServerArgs {
             ("catalog.warehouse", &self.warehouse),
             ("catalog.uri", &self.catalog_uri),
             ("server.flight_sql_addr", &self.flight_sql_addr),
+            ("cluster.local_executors", &self.executors),
+            ("cluster.coordinator_url", &self.coordinator),
+            ("cluster.executor_addr", &self.listen),
         ];
         for (key, value) in named {
             if let Some(v) = value {
@@ -136,27 +154,70 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Completes on Ctrl-C or SIGTERM: both stop the process gracefully.
+async fn stop_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, the other signal still works.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    println!("lakegate: stopping");
+}
+
+async fn run_coordinator(args: ServerArgs, role: Role) -> Result<(), String> {
+    let config = args.load()?;
+    if args.check_config {
+        println!("configuration OK: {config:#?}");
+        return Ok(());
+    }
+    local::run(config, role, stop_signal(), |ready| {
+        println!("lakegate is running.");
+        for executor in &ready.executors {
+            println!("executor listening on {}", executor.url);
+        }
+        println!("Flight SQL listening on {}", ready.flight_sql);
+        println!(
+            "Try: lakegate shell --port {} -c \"SELECT count(*) FROM lake.tpch.lineitem\"",
+            ready.flight_sql.port()
+        );
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Local(args) => {
+        Command::Local(args) => run_coordinator(args, Role::Local).await,
+        Command::Coordinator(args) => run_coordinator(args, Role::Coordinator).await,
+        Command::Executor(args) => {
             let config = args.load()?;
             if args.check_config {
                 println!("configuration OK: {config:#?}");
                 return Ok(());
             }
-            let shutdown = async {
-                // If the signal cannot be installed the server runs until killed.
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    println!("\nlakegate: stopping");
-                }
-            };
-            local::run(config, shutdown, |addr| {
-                println!("lakegate is running.");
-                println!("Flight SQL listening on {addr}");
-                println!(
-                    "Try: lakegate shell --port {} -c \"SELECT count(*) FROM lake.tpch.lineitem\"",
-                    addr.port()
-                );
+            let addr = config.cluster.executor_addr;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let options = local::executor_options(&config);
+            run_executor(listener, options, stop_signal(), |handle| {
+                println!("executor listening on {}", handle.url);
             })
             .await
             .map_err(|e| e.to_string())

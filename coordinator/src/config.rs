@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub auth: AuthConfig,
     pub query: QueryConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// Where the Iceberg catalog is.
@@ -131,6 +132,39 @@ impl Default for QueryConfig {
     }
 }
 
+/// Executors: how many `lakegate local` starts, how they report, how work is spread over them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// Executors `lakegate local` runs in-process, each on its own loopback port.
+    pub local_executors: usize,
+    /// The coordinator an executor reports to (`lakegate executor`).
+    pub coordinator_url: String,
+    /// Where `lakegate executor` listens.
+    pub executor_addr: SocketAddr,
+    pub heartbeat_interval_ms: u64,
+    /// Silence after which an executor gets no new work.
+    pub heartbeat_timeout_ms: u64,
+    /// Bytes of data files one task of a scan reads; fewer means more tasks.
+    pub bytes_per_task: usize,
+    /// Memory one query fragment may hold on an executor; 0 is unbounded.
+    pub memory_limit_bytes: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            local_executors: 2,
+            coordinator_url: "http://127.0.0.1:50051".into(),
+            executor_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            heartbeat_interval_ms: 500,
+            heartbeat_timeout_ms: 3000,
+            bytes_per_task: 64 * 1024 * 1024,
+            memory_limit_bytes: 0,
+        }
+    }
+}
+
 /// A configuration that could not be read, naming the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -159,7 +193,7 @@ pub struct ConfigLoader {
     value: toml::Table,
 }
 
-const SECTIONS: [&str; 5] = ["catalog", "storage", "server", "auth", "query"];
+const SECTIONS: [&str; 6] = ["catalog", "storage", "server", "auth", "query", "cluster"];
 
 impl ConfigLoader {
     pub fn new() -> Self {
@@ -180,6 +214,8 @@ impl ConfigLoader {
     }
 
     /// Applies `LAKEGATE_<SECTION>_<KEY>` variables from `vars` (pass `std::env::vars()`).
+    /// Variables naming no section (`LAKEGATE_LOG`, `LAKEGATE_PASSWORD`) are not configuration;
+    /// an unknown key within a section is an error.
     pub fn env(
         mut self,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -190,11 +226,11 @@ impl ConfigLoader {
             };
             let rest = rest.to_ascii_lowercase();
             let Some((section, key)) = rest.split_once('_') else {
-                return Err(ConfigError::UnknownKey {
-                    origin: format!("environment variable {name}"),
-                    key: rest,
-                });
+                continue;
             };
+            if !SECTIONS.contains(&section) {
+                continue;
+            }
             self = self.set(
                 &format!("{section}.{key}"),
                 &value,
@@ -327,6 +363,7 @@ mod tests {
                     "true".to_string(),
                 ),
                 ("OTHER".to_string(), "x".to_string()),
+                ("LAKEGATE_LOG".to_string(), "debug".to_string()),
             ])
             .unwrap()
             .load()

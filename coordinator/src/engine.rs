@@ -14,26 +14,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::datatypes::Schema;
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::{EmptyRecordBatchStream, execute_stream};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion_distributed::{DistributedExt, SessionStateBuilderExt, display_plan_ascii};
+use iceberg::io::FileIO;
+use lakegate_executor::IcebergScanCodec;
+use lakegate_executor::scan::{IcebergScanOptions, desired_task_count, scale_up};
 use tracing::Instrument;
 
 use crate::auth::Principal;
-use crate::catalog::{Lake, LakeCatalogProvider, SnapshotPins, connect_catalog};
+use crate::catalog::{Lake, LakeCatalogProvider, SnapshotPins, connect_catalog, file_io};
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::query::{QueryId, QueryResult};
+use crate::registry::{ExecutorRegistry, RegistryWorkers};
 use crate::session::Session;
-use crate::statement::{SetVariable, StatementKind, classify};
+use crate::statement::{SetVariable, StatementKind, classify, explained};
 
 /// Plans and runs statements over the lake.
 #[derive(Debug)]
@@ -42,22 +49,36 @@ pub struct Engine {
     default_schema: String,
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
+    cluster: Option<Cluster>,
+}
+
+/// The executors queries are distributed over, and how.
+#[derive(Debug, Clone)]
+struct Cluster {
+    registry: Arc<ExecutorRegistry>,
+    /// Encodes scans into plan fragments; executors decode with their own storage access.
+    file_io: FileIO,
+    bytes_per_task: usize,
 }
 
 impl Engine {
-    /// Connects to the catalog in `config`.
-    pub async fn connect(config: &Config) -> Result<Self, EngineError> {
+    /// Connects to the catalog in `config`. With a registry, queries are distributed over the
+    /// executors in it; without one they run in this process.
+    pub async fn connect(
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+    ) -> Result<Self, EngineError> {
         let catalog = connect_catalog(config, false).await?;
         let lake = Lake::new(
             config.catalog.name.clone(),
             catalog,
             Duration::from_millis(config.catalog.refresh_interval_ms),
         );
-        Ok(Self::new(Arc::new(lake), config))
+        Ok(Self::new(Arc::new(lake), config, registry))
     }
 
     /// An engine over an already connected lake.
-    pub fn new(lake: Arc<Lake>, config: &Config) -> Self {
+    pub fn new(lake: Arc<Lake>, config: &Config, registry: Option<Arc<ExecutorRegistry>>) -> Self {
         let mut session_config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
@@ -72,7 +93,17 @@ impl Engine {
             default_schema: config.catalog.default_schema.clone(),
             config: session_config,
             runtime: Arc::new(RuntimeEnv::default()),
+            cluster: registry.map(|registry| Cluster {
+                registry,
+                file_io: file_io(config),
+                bytes_per_task: config.cluster.bytes_per_task,
+            }),
         }
+    }
+
+    /// The executor registry, when queries are distributed.
+    pub fn registry(&self) -> Option<&Arc<ExecutorRegistry>> {
+        self.cluster.as_ref().map(|c| &c.registry)
     }
 
     pub fn lake(&self) -> &Arc<Lake> {
@@ -109,7 +140,11 @@ impl Engine {
                 self.use_schema(session, catalog, schema).await?;
                 Ok(empty_result(id))
             }
-            StatementKind::Read | StatementKind::ExplainAnalyze => {
+            StatementKind::Explain if self.cluster.is_some() => {
+                self.explain_distributed(id, session, &classified.statement)
+                    .await
+            }
+            StatementKind::Read | StatementKind::Explain | StatementKind::ExplainAnalyze => {
                 self.run_read(id, session, classified.statement).await
             }
         }
@@ -121,6 +156,11 @@ impl Engine {
         session: &Session,
         statement: DfStatement,
     ) -> Result<QueryResult, EngineError> {
+        if let Some(cluster) = &self.cluster
+            && cluster.registry.placement().is_empty()
+        {
+            return Err(EngineError::NoExecutors);
+        }
         let pins = Arc::new(SnapshotPins::default());
         let state = self.query_state(session, pins.clone()).await?;
         let plan = state
@@ -149,6 +189,53 @@ impl Engine {
             stream,
             plan: Some(physical),
             snapshots,
+        })
+    }
+
+    /// DataFusion's own EXPLAIN plans with the single-node planner; a distributed engine shows
+    /// the plan it would really run, stage by stage.
+    async fn explain_distributed(
+        &self,
+        id: QueryId,
+        session: &Session,
+        statement: &DfStatement,
+    ) -> Result<QueryResult, EngineError> {
+        let inner = explained(statement)
+            .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
+        let pins = Arc::new(SnapshotPins::default());
+        let state = self.query_state(session, pins.clone()).await?;
+        let logical = state
+            .statement_to_plan(inner)
+            .await
+            .map_err(EngineError::planning)?;
+        let logical = state.optimize(&logical).map_err(EngineError::planning)?;
+        let physical = state
+            .create_physical_plan(&logical)
+            .await
+            .map_err(EngineError::planning)?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("plan_type", DataType::Utf8, false),
+            Field::new("plan", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["logical_plan", "distributed_plan"])),
+                Arc::new(StringArray::from(vec![
+                    logical.display_indent().to_string(),
+                    display_plan_ascii(physical.as_ref(), false),
+                ])),
+            ],
+        )
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let stream = MemoryStream::try_new(vec![batch], schema.clone(), None)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(QueryResult {
+            id,
+            schema,
+            stream: Box::pin(stream),
+            plan: None,
+            snapshots: pins.snapshots(),
         })
     }
 
@@ -183,11 +270,23 @@ impl Engine {
             self.lake.name().to_string(),
             Arc::new(LakeCatalogProvider::new(self.lake.clone(), listing, pins)),
         );
-        Ok(SessionStateBuilder::new()
+        let builder = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(Arc::new(catalogs))
-            .with_default_features()
+            .with_default_features();
+        let Some(cluster) = &self.cluster else {
+            return Ok(builder.build());
+        };
+        let mut scan_options = IcebergScanOptions::default();
+        scan_options.bytes_per_task = cluster.bytes_per_task;
+        Ok(builder
+            .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
+            .with_distributed_planner()
+            .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
+            .with_distributed_option_extension(scan_options)
+            .with_distributed_desired_task_count_handler(desired_task_count)
+            .with_distributed_scale_up_leaf_node_handler(scale_up)
             .build())
     }
 

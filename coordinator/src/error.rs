@@ -33,6 +33,9 @@ pub enum EngineError {
     /// The catalog could not be reached or refused.
     #[error("catalog: {message}")]
     Catalog { message: String },
+    /// Queries are distributed and no executor is registered and healthy.
+    #[error("no executor is available to run the query")]
+    NoExecutors,
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -4,7 +4,8 @@
 //! * [`auth`] and [`session`]: who is asking and what they have set.
 //! * [`statement`]: what a SQL text asks for; writes are refused here.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
-//! * [`engine`]: classify, plan, run.
+//! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`].
+//! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry).
 
 pub mod auth;
 pub mod catalog;
@@ -13,6 +14,8 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 pub mod query;
+pub mod registry;
+pub mod server;
 pub mod session;
 pub mod statement;
 

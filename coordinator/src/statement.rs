@@ -56,6 +56,8 @@ pub struct SetVariable {
 pub enum StatementKind {
     /// A query, or `EXPLAIN`, `SHOW` or `DESCRIBE`: planned and run by DataFusion.
     Read,
+    /// `EXPLAIN` of a query: planned, not run.
+    Explain,
     /// `EXPLAIN ANALYZE`: runs the query.
     ExplainAnalyze,
     Set(SetVariable),
@@ -94,7 +96,7 @@ fn kind_of(statement: &DfStatement) -> Result<StatementKind, StatementError> {
             Ok(if explain.analyze {
                 StatementKind::ExplainAnalyze
             } else {
-                StatementKind::Read
+                StatementKind::Explain
             })
         }
         DfStatement::CreateExternalTable(_) => read_only("CREATE EXTERNAL TABLE"),
@@ -127,7 +129,7 @@ fn sql_kind(statement: &Statement) -> Result<StatementKind, StatementError> {
             Ok(if *analyze {
                 StatementKind::ExplainAnalyze
             } else {
-                StatementKind::Read
+                StatementKind::Explain
             })
         }
         Statement::Set(set) => set_kind(set),
@@ -282,13 +284,13 @@ mod tests {
         for sql in [
             "SELECT 1",
             "WITH a AS (SELECT 1) SELECT * FROM a",
-            "EXPLAIN SELECT 1",
             "SHOW TABLES",
             "SHOW COLUMNS FROM t",
             "DESCRIBE t",
         ] {
             assert_eq!(kind(sql), Ok(StatementKind::Read), "{sql}");
         }
+        assert_eq!(kind("EXPLAIN SELECT 1"), Ok(StatementKind::Explain));
         assert_eq!(
             kind("EXPLAIN ANALYZE SELECT 1"),
             Ok(StatementKind::ExplainAnalyze)
@@ -349,5 +351,17 @@ mod tests {
             Err(StatementError::Multiple { count: 2 })
         );
         assert_eq!(kind("  "), Err(StatementError::Empty));
+    }
+}
+
+/// The statement an `EXPLAIN` explains.
+pub fn explained(statement: &DfStatement) -> Option<DfStatement> {
+    match statement {
+        DfStatement::Explain(explain) => Some(explain.statement.as_ref().clone()),
+        DfStatement::Statement(s) => match s.as_ref() {
+            Statement::Explain { statement, .. } => Some(DfStatement::Statement(statement.clone())),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -19,17 +19,28 @@ use prost::Message;
 
 use crate::error::ScanError;
 use crate::scan::{IcebergScanExec, IcebergScanParts, ScanContext, projected_arrow_schema};
+use crate::tracking::RunningTasks;
 
 /// Encodes and decodes lakegate's plan nodes; today that is the Iceberg scan.
 #[derive(Debug, Clone)]
 pub struct IcebergScanCodec {
     file_io: FileIO,
+    running: Option<RunningTasks>,
 }
 
 impl IcebergScanCodec {
     /// A codec whose decoded scans read through `file_io`.
     pub fn new(file_io: FileIO) -> Self {
-        Self { file_io }
+        Self {
+            file_io,
+            running: None,
+        }
+    }
+
+    /// Decoded scans count their live streams in `running`.
+    pub fn counting(mut self, running: RunningTasks) -> Self {
+        self.running = Some(running);
+        self
     }
 }
 
@@ -47,7 +58,11 @@ impl PhysicalExtensionCodec for IcebergScanCodec {
             )));
         }
         let node = pb::IcebergScanNode::decode(buf).map_err(ScanError::from)?;
-        Ok(Arc::new(decode_scan(node, self.file_io.clone())?))
+        let scan = decode_scan(node, self.file_io.clone())?;
+        Ok(Arc::new(match &self.running {
+            Some(running) => scan.counting(running.clone()),
+            None => scan,
+        }))
     }
 
     fn try_encode(&self, node: Arc<dyn ExecutionPlan>, buf: &mut Vec<u8>) -> Result<()> {
@@ -99,11 +114,16 @@ pub fn encode_scan(scan: &IcebergScanExec) -> Result<pb::IcebergScanNode, ScanEr
             .map(|m| to_json("name mapping", m.as_ref()))
             .transpose()?,
         case_sensitive: ctx.case_sensitive,
-        partitions: scan
-            .partitions()
+        tasks: scan
+            .tasks()
             .iter()
-            .map(|splits| pb::ScanPartition {
-                splits: splits.clone(),
+            .map(|partitions| pb::ScanTask {
+                partitions: partitions
+                    .iter()
+                    .map(|splits| pb::ScanPartition {
+                        splits: splits.clone(),
+                    })
+                    .collect(),
             })
             .collect(),
     })
@@ -147,7 +167,11 @@ pub fn decode_scan(
             name_mapping: name_mapping.map(Arc::new),
             case_sensitive: node.case_sensitive,
         },
-        partitions: node.partitions.into_iter().map(|p| p.splits).collect(),
+        tasks: node
+            .tasks
+            .into_iter()
+            .map(|t| t.partitions.into_iter().map(|p| p.splits).collect())
+            .collect(),
         limit: node.limit.map(|l| l as usize),
         schema,
         file_io,

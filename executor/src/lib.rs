@@ -3,11 +3,16 @@
 //! * [`scan`]: the Iceberg scan node, planned on the coordinator against a pinned snapshot and
 //!   executed wherever its splits land.
 //! * [`codec`]: the `PhysicalExtensionCodec` that carries the scan inside serialised plans.
+//! * [`worker`]: the executor runtime, a datafusion-distributed worker reporting to the
+//!   coordinator; [`tracking`] counts the fragments it runs.
 
 pub mod codec;
 pub mod error;
 pub mod scan;
+pub mod tracking;
+pub mod worker;
 
 pub use codec::IcebergScanCodec;
 pub use error::ScanError;
 pub use scan::IcebergScanExec;
+pub use worker::{ExecutorHandle, ExecutorOptions, run_executor};

@@ -61,7 +61,7 @@ impl TestLake {
     }
 
     pub async fn engine(&self) -> Engine {
-        Engine::connect(&self.config())
+        Engine::connect(&self.config(), None)
             .await
             .expect("engine connects")
     }

@@ -1,13 +1,16 @@
 //! [`IcebergScanExec`]: the leaf of every plan that reads the lake.
 //!
 //! ```text
-//!   coordinator                                   executor
+//!   coordinator                                   executor (task t)
 //!   TableProvider::scan ──plan files──▶ splits ──▶ IcebergScanExec::execute(partition)
 //!   (pinned snapshot, projection,        │            └─ iceberg ArrowReader: deletes,
 //!    pushed-down predicate)              │               field-id mapping, row filter
-//!                                 balanced by bytes
-//!                                 into N partitions
+//!                              balanced by bytes: tasks[t][partition]
 //! ```
+//!
+//! Splits are grouped by task, then by output partition. A scan planned on the coordinator has
+//! one task; the distributed planner scales it up (see [`super::distribute`]) so each task of
+//! the leaf stage reads its own share of the files.
 //!
 //! The node is self-contained: it holds its splits and the scan-wide context, never a live
 //! table handle, so the codec can ship it to any executor and the snapshot read there is the
@@ -32,6 +35,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
+use datafusion_distributed::DistributedTaskContext;
 use futures::{StreamExt, stream};
 use iceberg::arrow::ArrowReaderBuilder;
 use iceberg::io::FileIO;
@@ -39,6 +43,7 @@ use lakegate_proto::scan as pb;
 
 use crate::error::ScanError;
 use crate::scan::split::{ScanContext, task_from_split};
+use crate::tracking::RunningTasks;
 
 /// Reads a planned Iceberg scan: one output partition per group of splits.
 #[derive(Debug, Clone)]
@@ -46,12 +51,13 @@ pub struct IcebergScanExec {
     table: String,
     snapshot_id: i64,
     context: ScanContext,
-    partitions: Vec<Vec<pb::Split>>,
+    tasks: Vec<Vec<Vec<pb::Split>>>,
     limit: Option<usize>,
     schema: SchemaRef,
     file_io: FileIO,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
+    running: Option<RunningTasks>,
 }
 
 /// Everything needed to build an [`IcebergScanExec`]; see the field docs on the node's message
@@ -61,7 +67,8 @@ pub struct IcebergScanParts {
     pub table: String,
     pub snapshot_id: i64,
     pub context: ScanContext,
-    pub partitions: Vec<Vec<pb::Split>>,
+    /// Splits by task, then by output partition.
+    pub tasks: Vec<Vec<Vec<pb::Split>>>,
     pub limit: Option<usize>,
     /// Output schema: the projected columns, as the table provider declared them.
     pub schema: SchemaRef,
@@ -70,7 +77,7 @@ pub struct IcebergScanParts {
 
 impl IcebergScanExec {
     pub fn new(parts: IcebergScanParts) -> Self {
-        let partition_count = parts.partitions.len().max(1);
+        let partition_count = parts.tasks.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(parts.schema.clone()),
             Partitioning::UnknownPartitioning(partition_count),
@@ -81,13 +88,20 @@ impl IcebergScanExec {
             table: parts.table,
             snapshot_id: parts.snapshot_id,
             context: parts.context,
-            partitions: parts.partitions,
+            tasks: parts.tasks,
             limit: parts.limit,
             schema: parts.schema,
             file_io: parts.file_io,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
+            running: None,
         }
+    }
+
+    /// The same scan, counting its live output streams in `running`.
+    pub fn counting(mut self, running: RunningTasks) -> Self {
+        self.running = Some(running);
+        self
     }
 
     /// Fully qualified name of the table read.
@@ -100,14 +114,24 @@ impl IcebergScanExec {
         self.snapshot_id
     }
 
-    /// The splits of each output partition.
-    pub fn partitions(&self) -> &[Vec<pb::Split>] {
-        &self.partitions
+    /// Splits by task, then by output partition.
+    pub fn tasks(&self) -> &[Vec<Vec<pb::Split>>] {
+        &self.tasks
     }
 
-    /// Data files this scan reads, over all partitions.
+    /// Every split of the scan, whichever task and partition reads it.
+    pub fn splits(&self) -> impl Iterator<Item = &pb::Split> {
+        self.tasks.iter().flatten().flatten()
+    }
+
+    /// Output partitions of each task.
+    pub fn partition_count(&self) -> usize {
+        self.properties.partitioning.partition_count()
+    }
+
+    /// Data files this scan reads, over all tasks and partitions.
     pub fn file_count(&self) -> usize {
-        self.partitions.iter().map(Vec::len).sum()
+        self.splits().count()
     }
 
     pub fn context(&self) -> &ScanContext {
@@ -119,12 +143,12 @@ impl IcebergScanExec {
     }
 
     /// The same scan with its splits regrouped (the distributed planner gives each task a share).
-    pub fn with_partitions(&self, partitions: Vec<Vec<pb::Split>>) -> Self {
+    pub fn with_tasks(&self, tasks: Vec<Vec<Vec<pb::Split>>>) -> Self {
         Self::new(IcebergScanParts {
             table: self.table.clone(),
             snapshot_id: self.snapshot_id,
             context: self.context.clone(),
-            partitions,
+            tasks,
             limit: self.limit,
             schema: self.schema.clone(),
             file_io: self.file_io.clone(),
@@ -142,11 +166,12 @@ impl DisplayAs for IcebergScanExec {
             .collect();
         write!(
             f,
-            "IcebergScanExec: table={}, snapshot={}, files={}, partitions={}, projection=[{}]",
+            "IcebergScanExec: table={}, snapshot={}, files={}, tasks={}, partitions={}, projection=[{}]",
             self.table,
             self.snapshot_id,
             self.file_count(),
-            self.partitions.len(),
+            self.tasks.len(),
+            self.partition_count(),
             columns.join(", ")
         )?;
         if let Some(predicate) = &self.context.predicate {
@@ -156,9 +181,12 @@ impl DisplayAs for IcebergScanExec {
             write!(f, ", limit={limit}")?;
         }
         if matches!(t, DisplayFormatType::Verbose) {
-            for (i, splits) in self.partitions.iter().enumerate() {
-                let paths: Vec<&str> = splits.iter().map(|s| s.data_file_path.as_str()).collect();
-                write!(f, "\n  partition {i}: {}", paths.join(", "))?;
+            for (t, partitions) in self.tasks.iter().enumerate() {
+                for (i, splits) in partitions.iter().enumerate() {
+                    let paths: Vec<&str> =
+                        splits.iter().map(|s| s.data_file_path.as_str()).collect();
+                    write!(f, "\n  task {t} partition {i}: {}", paths.join(", "))?;
+                }
             }
         }
         Ok(())
@@ -196,17 +224,21 @@ impl ExecutionPlan for IcebergScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let splits = match self.partitions.get(partition) {
-            Some(splits) => splits.clone(),
-            None if self.partitions.is_empty() && partition == 0 => Vec::new(),
-            None => {
-                return Err(DataFusionError::Internal(format!(
-                    "IcebergScanExec on {} has {} partitions, asked for partition {partition}",
-                    self.table,
-                    self.partitions.len()
-                )));
-            }
-        };
+        if partition >= self.partition_count() {
+            return Err(DataFusionError::Internal(format!(
+                "IcebergScanExec on {} has {} partitions, asked for partition {partition}",
+                self.table,
+                self.partition_count()
+            )));
+        }
+        // A task with fewer partitions than the widest one reads nothing in the rest.
+        let task = DistributedTaskContext::from_ctx(&context).task_index;
+        let splits = self
+            .tasks
+            .get(task)
+            .and_then(|partitions| partitions.get(partition))
+            .cloned()
+            .unwrap_or_default();
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let files_scanned = MetricBuilder::new(&self.metrics).counter("files_scanned", partition);
         let bytes_scanned = MetricBuilder::new(&self.metrics).counter("bytes_scanned", partition);
@@ -228,12 +260,14 @@ impl ExecutionPlan for IcebergScanExec {
 
         let schema = self.schema.clone();
         let inner = scan.stream();
+        let guard = self.running.as_ref().map(RunningTasks::start);
         // Stops pulling from the reader once the limit is met, so no further file is opened.
         let batches = stream::try_unfold((inner, self.limit), move |(mut inner, remaining)| {
             let schema = schema.clone();
             let baseline = baseline.clone();
             let bytes_scanned = bytes_scanned.clone();
             let scan_metrics = scan_metrics.clone();
+            let _alive = &guard;
             async move {
                 if remaining == Some(0) {
                     return Ok(None);
@@ -266,11 +300,12 @@ impl ExecutionPlan for IcebergScanExec {
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
         let splits: Vec<&pb::Split> = match partition {
             Some(p) => self
-                .partitions
-                .get(p)
-                .map(|s| s.iter().collect())
-                .unwrap_or_default(),
-            None => self.partitions.iter().flatten().collect(),
+                .tasks
+                .iter()
+                .filter_map(|t| t.get(p))
+                .flatten()
+                .collect(),
+            None => self.splits().collect(),
         };
         // Record counts ignore deletes and the predicate, so they are upper bounds.
         let rows = splits.iter().map(|s| s.record_count).sum::<Option<u64>>();

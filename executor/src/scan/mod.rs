@@ -1,12 +1,14 @@
 //! The Iceberg scan: planning files against a pinned snapshot, the splits that carry them, and
 //! the execution node that reads them with iceberg's Arrow reader.
 
+mod distribute;
 mod exec;
 mod plan;
 mod predicate;
 mod schema;
 mod split;
 
+pub use distribute::{IcebergScanOptions, desired_task_count, scale_up};
 pub use exec::{IcebergScanExec, IcebergScanParts};
 pub use plan::{ScanRequest, plan_scan};
 pub use predicate::to_iceberg_predicate;

@@ -104,7 +104,7 @@ pub async fn plan_scan(request: ScanRequest<'_>) -> Result<IcebergScanExec, Scan
         table: request.table_name,
         snapshot_id: request.snapshot_id,
         context,
-        partitions: balance_by_bytes(splits, request.target_partitions),
+        tasks: vec![balance_by_bytes(splits, request.target_partitions)],
         limit: request.limit,
         schema,
         file_io: request.table.file_io().clone(),

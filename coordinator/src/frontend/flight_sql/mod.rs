@@ -12,4 +12,4 @@ mod service;
 mod status;
 mod tickets;
 
-pub use service::{FlightSqlFrontend, serve};
+pub use service::FlightSqlFrontend;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
-use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
+use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
     Any, CommandGetCatalogs, CommandGetDbSchemas, CommandGetTables, CommandStatementQuery,
@@ -18,8 +18,6 @@ use arrow_flight::{
 };
 use futures::{Stream, TryStreamExt, stream};
 use prost::Message;
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -244,16 +242,4 @@ impl FlightSqlService for FlightSqlFrontend {
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
-}
-
-/// Serves Flight SQL on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    frontend: FlightSqlFrontend,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
-        .add_service(FlightServiceServer::new(frontend))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
 }

@@ -23,7 +23,7 @@ pub fn engine_status(err: EngineError) -> Status {
         EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
             Status::not_found(message)
         }
-        EngineError::Catalog { .. } => Status::unavailable(message),
+        EngineError::Catalog { .. } | EngineError::NoExecutors => Status::unavailable(message),
         EngineError::Execution { .. } | EngineError::Internal(_) => Status::internal(message),
     }
 }

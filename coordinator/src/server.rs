@@ -1,0 +1,28 @@
+//! The coordinator's gRPC port: Flight SQL for clients and the registry for executors share it,
+//! so a cluster needs one address for both.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use lakegate_proto::registry::executor_registry_server::ExecutorRegistryServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::frontend::flight_sql::FlightSqlFrontend;
+use crate::registry::{ExecutorRegistry, RegistryEndpoint};
+
+/// Serves Flight SQL (and, with a registry, executor heartbeats) on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    flight_sql: FlightSqlFrontend,
+    registry: Option<Arc<ExecutorRegistry>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let router = tonic::transport::Server::builder()
+        .add_service(FlightServiceServer::new(flight_sql))
+        .add_optional_service(registry.map(|r| ExecutorRegistryServer::new(RegistryEndpoint(r))));
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}

@@ -1,0 +1,166 @@
+//! The executor runtime: a datafusion-distributed worker with lakegate's codec, announcing itself
+//! to the coordinator with heartbeats until it shuts down.
+//!
+//! ```text
+//!   coordinator ──plan fragment (gRPC)──▶ Worker ──▶ IcebergScanCodec decodes scans
+//!        ▲                                   │         (this process's FileIO)
+//!        └──── Heartbeat{url, running_tasks, draining} every interval
+//! ```
+//!
+//! An executor keeps no state but the fragments it is running.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionState;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion_distributed::{DistributedExt, Worker, WorkerQueryContext, WorkerSessionBuilder};
+use iceberg::io::FileIO;
+use lakegate_proto::registry::HeartbeatRequest;
+use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use url::Url;
+
+use crate::codec::IcebergScanCodec;
+use crate::tracking::RunningTasks;
+
+/// How an executor runs and whom it reports to.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The coordinator's gRPC address (`http://host:port`).
+    pub coordinator: String,
+    /// How often to send a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Memory one query fragment may use before it fails (or spills); `None` is unbounded.
+    pub memory_limit: Option<usize>,
+    /// Storage access for reading scans.
+    pub file_io: FileIO,
+}
+
+/// Why an executor stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("executor listen address: {0}")]
+    Address(std::io::Error),
+    #[error("executor url {0:?} is not a valid URL")]
+    Url(String),
+    #[error("worker gRPC server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Builds each fragment's session: our codec (counting the scans it decodes) and the
+/// per-fragment memory limit.
+#[derive(Clone)]
+struct ExecutorSessionBuilder {
+    file_io: FileIO,
+    memory_limit: Option<usize>,
+    running: RunningTasks,
+}
+
+#[async_trait]
+impl WorkerSessionBuilder for ExecutorSessionBuilder {
+    async fn build_session_state(
+        &self,
+        ctx: WorkerQueryContext,
+    ) -> Result<SessionState, DataFusionError> {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = self.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let running = self.running.clone();
+        Ok(ctx
+            .builder
+            .with_runtime_env(Arc::new(runtime.build()?))
+            .with_distributed_user_codec(
+                IcebergScanCodec::new(self.file_io.clone()).counting(running),
+            )
+            .build())
+    }
+}
+
+/// A running executor's handle: what it runs, and the switch that starts its drain.
+#[derive(Debug, Clone)]
+pub struct ExecutorHandle {
+    pub url: Url,
+    pub running: RunningTasks,
+}
+
+/// Serves the worker on `listener` and heartbeats to the coordinator until `shutdown` completes;
+/// then reports itself draining, lets running fragments finish and returns.
+pub async fn run_executor(
+    listener: TcpListener,
+    options: ExecutorOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(ExecutorHandle),
+) -> Result<(), ExecutorError> {
+    let addr = listener.local_addr().map_err(ExecutorError::Address)?;
+    let url_text = format!("http://{addr}");
+    let url = Url::parse(&url_text).map_err(|_| ExecutorError::Url(url_text))?;
+    let running = RunningTasks::default();
+    let worker = Worker::from_session_builder(ExecutorSessionBuilder {
+        file_io: options.file_io.clone(),
+        memory_limit: options.memory_limit,
+        running: running.clone(),
+    });
+    let (draining_tx, draining_rx) = watch::channel(false);
+    let heartbeats = tokio::spawn(heartbeat_loop(
+        options.clone(),
+        url.clone(),
+        running.clone(),
+        draining_rx,
+    ));
+    on_ready(ExecutorHandle {
+        url: url.clone(),
+        running: running.clone(),
+    });
+
+    let drain = async move {
+        shutdown.await;
+        // Tell the coordinator first, so no new fragment is placed here while we wind down.
+        let _ = draining_tx.send(true);
+    };
+    let served = tonic::transport::Server::builder()
+        .add_service(worker.into_worker_server())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .await;
+    heartbeats.abort();
+    served.map_err(ExecutorError::from)
+}
+
+async fn heartbeat_loop(
+    options: ExecutorOptions,
+    url: Url,
+    running: RunningTasks,
+    mut draining: watch::Receiver<bool>,
+) {
+    let executor_id = uuid::Uuid::new_v4().to_string();
+    let mut client: Option<ExecutorRegistryClient<tonic::transport::Channel>> = None;
+    loop {
+        let request = HeartbeatRequest {
+            executor_id: executor_id.clone(),
+            url: url.to_string(),
+            running_tasks: running.count() as u32,
+            draining: *draining.borrow(),
+        };
+        if client.is_none() {
+            client = ExecutorRegistryClient::connect(options.coordinator.clone())
+                .await
+                .ok();
+        }
+        if let Some(c) = client.as_mut()
+            && let Err(status) = c.heartbeat(request).await
+        {
+            tracing::warn!(coordinator = %options.coordinator, %status, "heartbeat failed");
+            client = None;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(options.heartbeat_interval) => {}
+            _ = draining.changed() => {}
+        }
+    }
+}
