@@ -166,8 +166,8 @@ pub fn executor_options(config: &Config) -> ExecutorOptions {
     ExecutorOptions {
         coordinator: config.cluster.coordinator_url.clone(),
         heartbeat_interval: Duration::from_millis(config.cluster.heartbeat_interval_ms),
-        memory_limit: (config.cluster.memory_limit_bytes > 0)
-            .then_some(config.cluster.memory_limit_bytes),
+        memory_limit: (config.query.memory_limit_bytes > 0)
+            .then_some(config.query.memory_limit_bytes),
         file_io: file_io(config),
     }
 }

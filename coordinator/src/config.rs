@@ -120,6 +120,14 @@ pub struct QueryConfig {
     pub batch_size: usize,
     /// How long a planned Flight SQL ticket waits to be fetched before it is dropped.
     pub ticket_ttl_secs: u64,
+    /// A query running longer is cancelled; 0 means no limit.
+    pub timeout_secs: u64,
+    /// Runs of a query that lost an executor before any row reached the client.
+    pub max_attempts: usize,
+    /// Memory one query may hold on each executor (all its fragments there together) before
+    /// it fails or spills; 0 is unbounded. The coordinator sends it with every fragment; an
+    /// executor uses its own value only for a coordinator that sends none.
+    pub memory_limit_bytes: usize,
 }
 
 impl Default for QueryConfig {
@@ -128,6 +136,9 @@ impl Default for QueryConfig {
             target_partitions: 0,
             batch_size: 8192,
             ticket_ttl_secs: 300,
+            timeout_secs: 0,
+            max_attempts: 3,
+            memory_limit_bytes: 0,
         }
     }
 }
@@ -147,8 +158,6 @@ pub struct ClusterConfig {
     pub heartbeat_timeout_ms: u64,
     /// Bytes of data files one task of a scan reads; fewer means more tasks.
     pub bytes_per_task: usize,
-    /// Memory one query fragment may hold on an executor; 0 is unbounded.
-    pub memory_limit_bytes: usize,
 }
 
 impl Default for ClusterConfig {
@@ -157,10 +166,9 @@ impl Default for ClusterConfig {
             local_executors: 2,
             coordinator_url: "http://127.0.0.1:50051".into(),
             executor_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            heartbeat_interval_ms: 500,
-            heartbeat_timeout_ms: 3000,
+            heartbeat_interval_ms: 1000,
+            heartbeat_timeout_ms: 10_000,
             bytes_per_task: 64 * 1024 * 1024,
-            memory_limit_bytes: 0,
         }
     }
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::config::ConfigOptions;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SQLOptions;
@@ -28,28 +29,46 @@ use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt, display_plan_ascii};
+use http::{HeaderMap, HeaderValue};
 use iceberg::io::FileIO;
-use lakegate_executor::IcebergScanCodec;
+use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
 use lakegate_executor::scan::{IcebergScanOptions, desired_task_count, scale_up};
+use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
 use crate::auth::Principal;
-use crate::catalog::{Lake, LakeCatalogProvider, SnapshotPins, connect_catalog, file_io};
+use crate::catalog::{
+    Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotPins, connect_catalog, file_io,
+    system_catalog,
+};
 use crate::config::Config;
 use crate::error::EngineError;
+use crate::guard::guard;
 use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
-use crate::session::Session;
+use crate::session::{Session, SessionVars};
 use crate::statement::{SetVariable, StatementKind, classify, explained};
 
-/// Plans and runs statements over the lake.
-#[derive(Debug)]
+/// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
+#[derive(Debug, Clone)]
 pub struct Engine {
     lake: Arc<Lake>,
     default_schema: String,
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     cluster: Option<Cluster>,
+    limits: RunLimits,
+}
+
+/// What one query may use: time, runs and memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunLimits {
+    /// `query.timeout_secs`; `None` is no deadline.
+    pub timeout: Option<Duration>,
+    /// Runs in all, reruns after a lost executor included.
+    pub max_attempts: usize,
+    /// `query.memory_limit_bytes` per executor; `None` is unbounded.
+    pub memory_limit_bytes: Option<usize>,
 }
 
 /// The executors queries are distributed over, and how.
@@ -98,7 +117,20 @@ impl Engine {
                 file_io: file_io(config),
                 bytes_per_task: config.cluster.bytes_per_task,
             }),
+            limits: RunLimits {
+                timeout: (config.query.timeout_secs > 0)
+                    .then(|| Duration::from_secs(config.query.timeout_secs)),
+                max_attempts: config.query.max_attempts.max(1),
+                memory_limit_bytes: (config.query.memory_limit_bytes > 0)
+                    .then_some(config.query.memory_limit_bytes),
+            },
         }
+    }
+
+    /// Limits on one query's run: its deadline and how often it may be rerun after losing an
+    /// executor.
+    pub(crate) fn run_limits(&self) -> RunLimits {
+        self.limits
     }
 
     /// The executor registry, when queries are distributed.
@@ -141,28 +173,28 @@ impl Engine {
                 Ok(empty_result(id))
             }
             StatementKind::Explain if self.cluster.is_some() => {
-                self.explain_distributed(id, session, &classified.statement)
+                self.explain_distributed(id, &session.vars(), &classified.statement)
                     .await
             }
             StatementKind::Read | StatementKind::Explain | StatementKind::ExplainAnalyze => {
-                self.run_read(id, session, classified.statement).await
+                let vars = session.vars();
+                let first = self
+                    .run_read(id, &vars, classified.statement.clone())
+                    .await?;
+                Ok(guard(self.clone(), vars, classified.statement, first))
             }
         }
     }
 
-    async fn run_read(
+    /// Plans `statement` with the session variables `vars` and starts it.
+    pub(crate) async fn run_read(
         &self,
         id: QueryId,
-        session: &Session,
+        vars: &SessionVars,
         statement: DfStatement,
     ) -> Result<QueryResult, EngineError> {
-        if let Some(cluster) = &self.cluster
-            && cluster.registry.placement().is_empty()
-        {
-            return Err(EngineError::NoExecutors);
-        }
         let pins = Arc::new(SnapshotPins::default());
-        let state = self.query_state(session, pins.clone()).await?;
+        let state = self.query_state(id, vars, pins.clone()).await?;
         let plan = state
             .statement_to_plan(statement)
             .await
@@ -178,6 +210,16 @@ impl Engine {
             .create_physical_plan(&plan)
             .await
             .map_err(EngineError::planning)?;
+        // With no executor to place work on, the distributed planner leaves plans whole: fine
+        // for the system tables, but reading the lake needs executors.
+        if let Some(cluster) = &self.cluster
+            && cluster.registry.placement().is_empty()
+            && physical
+                .exists(|p| Ok(p.is::<IcebergScanExec>()))
+                .unwrap_or(true)
+        {
+            return Err(EngineError::NoExecutors);
+        }
         let schema = physical.schema();
         let stream =
             execute_stream(physical.clone(), state.task_ctx()).map_err(EngineError::planning)?;
@@ -197,13 +239,13 @@ impl Engine {
     async fn explain_distributed(
         &self,
         id: QueryId,
-        session: &Session,
+        vars: &SessionVars,
         statement: &DfStatement,
     ) -> Result<QueryResult, EngineError> {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
         let pins = Arc::new(SnapshotPins::default());
-        let state = self.query_state(session, pins.clone()).await?;
+        let state = self.query_state(id, vars, pins.clone()).await?;
         let logical = state
             .statement_to_plan(inner)
             .await
@@ -243,10 +285,10 @@ impl Engine {
     /// lake over one listing, with its own snapshot pins.
     async fn query_state(
         &self,
-        session: &Session,
+        id: QueryId,
+        vars: &SessionVars,
         pins: Arc<SnapshotPins>,
     ) -> Result<SessionState, EngineError> {
-        let vars = session.vars();
         let mut config = self
             .config
             .clone()
@@ -270,6 +312,9 @@ impl Engine {
             self.lake.name().to_string(),
             Arc::new(LakeCatalogProvider::new(self.lake.clone(), listing, pins)),
         );
+        let system =
+            system_catalog(self.registry().map(Arc::as_ref)).map_err(EngineError::planning)?;
+        catalogs.register_catalog(SYSTEM_CATALOG.to_string(), system);
         let builder = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
@@ -281,6 +326,8 @@ impl Engine {
         let mut scan_options = IcebergScanOptions::default();
         scan_options.bytes_per_task = cluster.bytes_per_task;
         Ok(builder
+            .with_distributed_passthrough_headers(fragment_headers(id, &self.limits)?)
+            .map_err(EngineError::planning)?
             .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
             .with_distributed_planner()
             .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
@@ -345,4 +392,19 @@ fn empty_result(id: QueryId) -> QueryResult {
         plan: None,
         snapshots: Vec::new(),
     }
+}
+
+/// Headers every plan fragment of query `id` carries to its executor: which query it belongs
+/// to, so its fragments there share one memory pool, and that pool's size.
+fn fragment_headers(id: QueryId, limits: &RunLimits) -> Result<HeaderMap, EngineError> {
+    let value = |text: String| {
+        HeaderValue::from_str(&text)
+            .map_err(|e| EngineError::Internal(format!("fragment header {text:?}: {e}")))
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(QUERY_ID_HEADER, value(id.to_string())?);
+    if let Some(limit) = limits.memory_limit_bytes {
+        headers.insert(MEMORY_LIMIT_HEADER, value(limit.to_string())?);
+    }
+    Ok(headers)
 }

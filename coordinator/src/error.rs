@@ -33,6 +33,19 @@ pub enum EngineError {
     /// The catalog could not be reached or refused.
     #[error("catalog: {message}")]
     Catalog { message: String },
+    /// The query ran past `query.timeout_secs` and was stopped.
+    #[error("query {query} exceeded its time limit of {limit_secs} s (query.timeout_secs)")]
+    TimedOut { query: String, limit_secs: u64 },
+    /// The query needed more memory on an executor than `query.memory_limit_bytes` allows.
+    #[error(
+        "query {query} exceeded its memory limit of {limit_bytes} bytes per executor \
+         (query.memory_limit_bytes): {message}"
+    )]
+    MemoryLimit {
+        query: String,
+        limit_bytes: usize,
+        message: String,
+    },
     /// Queries are distributed and no executor is registered and healthy.
     #[error("no executor is available to run the query")]
     NoExecutors,
@@ -84,8 +97,16 @@ impl EngineError {
         }
     }
 
-    /// Classifies an error raised while a result streams.
+    /// Classifies an error raised while a result streams. The query's guard raises engine
+    /// errors of its own (time and memory limits) inside the stream; they come out as they are.
     pub fn running(err: DataFusionError) -> Self {
+        let err = match err {
+            DataFusionError::External(inner) => match inner.downcast::<EngineError>() {
+                Ok(engine) => return *engine,
+                Err(inner) => DataFusionError::External(inner),
+            },
+            other => other,
+        };
         match err.find_root() {
             DataFusionError::Internal(m) => EngineError::Internal(m.clone()),
             root => EngineError::Execution {

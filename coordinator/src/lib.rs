@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod frontend;
+mod guard;
 pub mod query;
 pub mod registry;
 pub mod server;

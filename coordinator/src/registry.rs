@@ -20,6 +20,7 @@ pub struct ExecutorInfo {
     pub id: String,
     pub url: Url,
     pub running_tasks: u32,
+    pub scans_started: u64,
     pub draining: bool,
 }
 
@@ -59,6 +60,7 @@ impl ExecutorRegistry {
             id: request.executor_id.clone(),
             url,
             running_tasks: request.running_tasks,
+            scans_started: request.scans_started,
             draining: request.draining,
         };
         let mut executors = self.executors.write().unwrap_or_else(|e| e.into_inner());
@@ -138,8 +140,8 @@ mod tests {
         HeartbeatRequest {
             executor_id: id.into(),
             url: format!("http://127.0.0.1:{port}"),
-            running_tasks: 0,
             draining,
+            ..Default::default()
         }
     }
 

@@ -269,6 +269,18 @@ pub fn position_in(message: &str) -> Option<Position> {
     })
 }
 
+/// The statement an `EXPLAIN` explains.
+pub fn explained(statement: &DfStatement) -> Option<DfStatement> {
+    match statement {
+        DfStatement::Explain(explain) => Some(explain.statement.as_ref().clone()),
+        DfStatement::Statement(s) => match s.as_ref() {
+            Statement::Explain { statement, .. } => Some(DfStatement::Statement(statement.clone())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -351,17 +363,5 @@ mod tests {
             Err(StatementError::Multiple { count: 2 })
         );
         assert_eq!(kind("  "), Err(StatementError::Empty));
-    }
-}
-
-/// The statement an `EXPLAIN` explains.
-pub fn explained(statement: &DfStatement) -> Option<DfStatement> {
-    match statement {
-        DfStatement::Explain(explain) => Some(explain.statement.as_ref().clone()),
-        DfStatement::Statement(s) => match s.as_ref() {
-            Statement::Explain { statement, .. } => Some(DfStatement::Statement(statement.clone())),
-            _ => None,
-        },
-        _ => None,
     }
 }

@@ -4,10 +4,12 @@
 //!   executed wherever its splits land.
 //! * [`codec`]: the `PhysicalExtensionCodec` that carries the scan inside serialised plans.
 //! * [`worker`]: the executor runtime, a datafusion-distributed worker reporting to the
-//!   coordinator; [`tracking`] counts the fragments it runs.
+//!   coordinator; [`tracking`] counts the fragments it runs and [`memory`] gives each query
+//!   one memory pool.
 
 pub mod codec;
 pub mod error;
+pub mod memory;
 pub mod scan;
 pub mod tracking;
 pub mod worker;

@@ -1,25 +1,31 @@
-//! Counting the scan streams an executor is running, so the coordinator (heartbeats) and
-//! operators can see that a cancelled or finished query left nothing reading the lake.
-//!
-//! The count is kept at the scan rather than at each fragment's root: the distributed planner
-//! maps metrics onto worker plans by their shape, so a wrapper node would shift them.
+//! Counting the lake reads an executor serves: scan streams open now and started so far. The
+//! heartbeat reports them, so the coordinator (and `system.runtime.executors`) can tell which
+//! executors did leaf work.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// How many scan output streams are alive on this executor.
+/// How many scan streams are open on this executor, and how many it ever started.
 #[derive(Debug, Clone, Default)]
-pub struct RunningTasks(Arc<AtomicUsize>);
+pub struct RunningTasks {
+    alive: Arc<AtomicUsize>,
+    started: Arc<AtomicUsize>,
+}
 
 impl RunningTasks {
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
     }
 
     /// Counts one stream until the returned guard is dropped.
     pub fn start(&self) -> RunningGuard {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        RunningGuard(self.0.clone())
+        self.started.fetch_add(1, Ordering::SeqCst);
+        self.alive.fetch_add(1, Ordering::SeqCst);
+        RunningGuard(self.alive.clone())
     }
 }
 

@@ -17,7 +17,10 @@ use async_trait::async_trait;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion_distributed::{DistributedExt, Worker, WorkerQueryContext, WorkerSessionBuilder};
+use datafusion_distributed::grpc::{GetTaskProgressRequest, ObservabilityServiceClient};
+use datafusion_distributed::{
+    DistributedExt, Worker, WorkerQueryContext, WorkerResolver, WorkerSessionBuilder,
+};
 use iceberg::io::FileIO;
 use lakegate_proto::registry::HeartbeatRequest;
 use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
@@ -27,6 +30,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
+use crate::memory::QueryPools;
 use crate::tracking::RunningTasks;
 
 /// How an executor runs and whom it reports to.
@@ -36,7 +40,8 @@ pub struct ExecutorOptions {
     pub coordinator: String,
     /// How often to send a heartbeat.
     pub heartbeat_interval: Duration,
-    /// Memory one query fragment may use before it fails (or spills); `None` is unbounded.
+    /// Memory one query may use on this executor before it fails (or spills), when the
+    /// coordinator sends no limit of its own; `None` is unbounded.
     pub memory_limit: Option<usize>,
     /// Storage access for reading scans.
     pub file_io: FileIO,
@@ -53,12 +58,13 @@ pub enum ExecutorError {
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Builds each fragment's session: our codec (counting the scans it decodes) and the
-/// per-fragment memory limit.
+/// Builds each fragment's session: our codec (counting the scans it decodes) and its query's
+/// memory pool.
 #[derive(Clone)]
 struct ExecutorSessionBuilder {
     file_io: FileIO,
     memory_limit: Option<usize>,
+    pools: QueryPools,
     running: RunningTasks,
 }
 
@@ -68,14 +74,13 @@ impl WorkerSessionBuilder for ExecutorSessionBuilder {
         &self,
         ctx: WorkerQueryContext,
     ) -> Result<SessionState, DataFusionError> {
-        let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(limit) = self.memory_limit {
-            runtime = runtime.with_memory_limit(limit, 1.0);
+        let mut builder = ctx.builder;
+        if let Some(pool) = self.pools.for_fragment(&ctx.headers, self.memory_limit) {
+            let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool).build()?;
+            builder = builder.with_runtime_env(Arc::new(runtime));
         }
         let running = self.running.clone();
-        Ok(ctx
-            .builder
-            .with_runtime_env(Arc::new(runtime.build()?))
+        Ok(builder
             .with_distributed_user_codec(
                 IcebergScanCodec::new(self.file_io.clone()).counting(running),
             )
@@ -105,6 +110,7 @@ pub async fn run_executor(
     let worker = Worker::from_session_builder(ExecutorSessionBuilder {
         file_io: options.file_io.clone(),
         memory_limit: options.memory_limit,
+        pools: QueryPools::default(),
         running: running.clone(),
     });
     let (draining_tx, draining_rx) = watch::channel(false);
@@ -124,8 +130,10 @@ pub async fn run_executor(
         // Tell the coordinator first, so no new fragment is placed here while we wind down.
         let _ = draining_tx.send(true);
     };
+    let observability = worker.with_observability_service(Arc::new(NoPeers));
     let served = tonic::transport::Server::builder()
         .add_service(worker.into_worker_server())
+        .add_service(observability)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
         .await;
     heartbeats.abort();
@@ -140,12 +148,14 @@ async fn heartbeat_loop(
 ) {
     let executor_id = uuid::Uuid::new_v4().to_string();
     let mut client: Option<ExecutorRegistryClient<tonic::transport::Channel>> = None;
+    let mut progress: Option<ObservabilityServiceClient<tonic::transport::Channel>> = None;
     loop {
         let request = HeartbeatRequest {
             executor_id: executor_id.clone(),
             url: url.to_string(),
-            running_tasks: running.count() as u32,
+            running_tasks: running_tasks(&mut progress, &url).await,
             draining: *draining.borrow(),
+            scans_started: running.started() as u64,
         };
         if client.is_none() {
             client = ExecutorRegistryClient::connect(options.coordinator.clone())
@@ -162,5 +172,36 @@ async fn heartbeat_loop(
             _ = tokio::time::sleep(options.heartbeat_interval) => {}
             _ = draining.changed() => {}
         }
+    }
+}
+
+/// Tasks the worker holds: a task stays registered until its query ends, normally or not, so
+/// this is the number of tasks of queries still running here. Asked of the worker's own
+/// observability service.
+async fn running_tasks(
+    client: &mut Option<ObservabilityServiceClient<tonic::transport::Channel>>,
+    url: &Url,
+) -> u32 {
+    if client.is_none() {
+        *client = ObservabilityServiceClient::connect(url.to_string())
+            .await
+            .ok();
+    }
+    let Some(c) = client.as_mut() else { return 0 };
+    match c.get_task_progress(GetTaskProgressRequest {}).await {
+        Ok(response) => response.into_inner().tasks.len() as u32,
+        Err(_) => {
+            *client = None;
+            0
+        }
+    }
+}
+
+/// The observability service asks for the cluster's workers; an executor does not know them.
+struct NoPeers;
+
+impl WorkerResolver for NoPeers {
+    fn get_urls(&self) -> Result<Vec<Url>, DataFusionError> {
+        Ok(Vec::new())
     }
 }

@@ -233,52 +233,74 @@ pub struct LocalServer {
     pub port: u16,
 }
 
+/// Spawns `lakegate ARGS` and waits for the stdout line starting with `prefix`; returns the
+/// process and the rest of that line. The rest of stdout is drained in the background.
+pub fn spawn_until(args: &[&str], prefix: &'static str) -> (Child, String) {
+    let mut child = Command::new(lakegate_bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn lakegate");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let _ = tx.send(rest.trim().to_string());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Ok(rest) = rx.recv_timeout(Duration::from_millis(200)) {
+            return (child, rest);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("lakegate {args:?} exited early: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lakegate {args:?} did not start in time"
+        );
+    }
+}
+
+fn port_of(addr: &str) -> u16 {
+    addr.trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in address")
+}
+
 impl LocalServer {
     /// Starts `lakegate local` with `args` and waits for it to report its Flight SQL address.
     pub fn start(warehouse: &Path, args: &[&str]) -> LocalServer {
-        let mut child = Command::new(lakegate_bin())
-            .arg("local")
-            .arg("--warehouse")
-            .arg(warehouse)
-            .args(["--flight-sql-addr", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lakegate local");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("Flight SQL listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let addr = loop {
-            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(200)) {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("lakegate local exited early: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "lakegate local did not start in time"
-            );
-        };
-        let port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port in address");
-        LocalServer { child, port }
+        let warehouse = warehouse.display().to_string();
+        let mut all = vec![
+            "local",
+            "--warehouse",
+            &warehouse,
+            "--flight-sql-addr",
+            "127.0.0.1:0",
+        ];
+        all.extend_from_slice(args);
+        let (child, addr) = spawn_until(&all, "Flight SQL listening on ");
+        LocalServer {
+            child,
+            port: port_of(&addr),
+        }
     }
 
     /// A Flight SQL client connected to this server (no login: open mode).
     pub async fn flight_client(&self) -> FlightSqlServiceClient<Channel> {
-        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{}", self.port))
+        Self::client_for(self.port).await
+    }
+
+    /// A Flight SQL client connected to the server on `port`.
+    pub async fn client_for(port: u16) -> FlightSqlServiceClient<Channel> {
+        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
             .expect("endpoint")
             .connect()
             .await
@@ -299,5 +321,143 @@ impl Drop for LocalServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runs `sql` over Flight SQL and collects every batch, or the error message.
+pub async fn collect_query(
+    mut client: FlightSqlServiceClient<Channel>,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, String> {
+    let info = client
+        .execute(sql.to_string(), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut batches = Vec::new();
+    for endpoint in info.endpoint {
+        let ticket = endpoint.ticket.ok_or("endpoint without ticket")?;
+        let stream = client.do_get(ticket).await.map_err(|e| e.to_string())?;
+        batches.extend(
+            stream
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(batches)
+}
+
+/// A coordinator and executors as separate OS processes on loopback, every scan spread over all
+/// executors; killed when dropped.
+pub struct Cluster {
+    pub coordinator: LocalServer,
+    pub executors: Vec<(Child, String)>,
+    warehouse: String,
+}
+
+/// Settings every test cluster runs with: fast heartbeats, a short silence window, and one
+/// byte per task so even the tiny test tables spread over every executor.
+const CLUSTER_SETTINGS: [&str; 6] = [
+    "--set",
+    "cluster.heartbeat_interval_ms=200",
+    "--set",
+    "cluster.heartbeat_timeout_ms=5000",
+    "--set",
+    "cluster.bytes_per_task=1",
+];
+
+impl Cluster {
+    pub async fn start(warehouse: &Path, executors: usize, coordinator_args: &[&str]) -> Cluster {
+        let warehouse = warehouse.display().to_string();
+        let mut args = vec![
+            "coordinator",
+            "--warehouse",
+            &warehouse,
+            "--flight-sql-addr",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(&CLUSTER_SETTINGS);
+        args.extend_from_slice(coordinator_args);
+        let (child, addr) = spawn_until(&args, "Flight SQL listening on ");
+        let coordinator = LocalServer {
+            child,
+            port: port_of(&addr),
+        };
+        let mut cluster = Cluster {
+            coordinator,
+            executors: Vec::new(),
+            warehouse,
+        };
+        for _ in 0..executors {
+            cluster.add_executor(&[]);
+        }
+        cluster.wait_for_executors(executors).await;
+        cluster
+    }
+
+    /// Starts one more executor process with `args`.
+    pub fn add_executor(&mut self, args: &[&str]) {
+        let coordinator = format!("http://127.0.0.1:{}", self.coordinator.port);
+        let mut all = vec![
+            "executor",
+            "--warehouse",
+            &self.warehouse,
+            "--coordinator",
+            &coordinator,
+        ];
+        all.extend_from_slice(&["--listen", "127.0.0.1:0"]);
+        all.extend_from_slice(&CLUSTER_SETTINGS);
+        all.extend_from_slice(args);
+        let (child, url) = spawn_until(&all, "executor listening on ");
+        self.executors.push((child, url));
+    }
+
+    /// Rows of `system.runtime.executors`: (url, running_tasks, scans_started).
+    pub async fn registry(&self) -> Vec<(String, u64, u64)> {
+        let client = self.coordinator.flight_client().await;
+        let sql = "SELECT url, running_tasks, scans_started FROM system.runtime.executors";
+        let batches = collect_query(client, sql).await.expect("registry query");
+        rows(&batches)
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].clone(),
+                    r[1].parse().expect("count"),
+                    r[2].parse().expect("count"),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits (at most 20 s) until `predicate` holds for the registry.
+    pub async fn wait_until(&self, what: &str, predicate: impl Fn(&[(String, u64, u64)]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let registry = self.registry().await;
+            if predicate(&registry) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; registry: {registry:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait_for_executors(&self, count: usize) {
+        self.wait_until(&format!("{count} executors registered"), |r| {
+            r.len() == count
+        })
+        .await;
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (child, _) in &mut self.executors {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

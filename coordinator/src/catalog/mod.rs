@@ -10,6 +10,7 @@
 
 mod connect;
 mod provider;
+mod system;
 mod table;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use tokio::sync::Mutex;
 
 pub use connect::{CatalogError, connect_catalog, file_io};
 pub use provider::{LakeCatalogProvider, SnapshotPins};
+pub use system::{SYSTEM_CATALOG, system_catalog};
 pub use table::IcebergTableProvider;
 
 /// A table named the way SQL names it: `catalog.schema.table`, the schema being an Iceberg

@@ -24,6 +24,8 @@ pub fn engine_status(err: EngineError) -> Status {
             Status::not_found(message)
         }
         EngineError::Catalog { .. } | EngineError::NoExecutors => Status::unavailable(message),
+        EngineError::TimedOut { .. } => Status::deadline_exceeded(message),
+        EngineError::MemoryLimit { .. } => Status::resource_exhausted(message),
         EngineError::Execution { .. } | EngineError::Internal(_) => Status::internal(message),
     }
 }

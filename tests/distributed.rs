@@ -1,0 +1,178 @@
+//! A coordinator and executors as separate processes on loopback: TPC-H answers with 1, 2 and
+//! 3 executors, leaf work on several of them, a killed executor costing a retry, and a cancelled
+//! query leaving no task behind.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Cluster, assert_same_rows, baseline_context, baseline_rows, shared_lake};
+use futures::StreamExt;
+use lakegate::tpch::QUERIES;
+
+/// Long enough (seconds in a debug build) to be caught running: every line joined with every
+/// line of the same line number, about 650 million pairs at scale 0.01.
+const LONG_QUERY: &str = "SELECT count(*) AS pairs, sum(a.l_quantity * b.l_discount) AS total \
+                          FROM lineitem a JOIN lineitem b ON a.l_linenumber = b.l_linenumber";
+
+/// Runs for minutes: billions of joined pairs. Only ever cancelled or timed out, so a test that
+/// sees its tasks gone knows they were stopped, not finished.
+const ENDLESS_QUERY: &str = "SELECT count(*) FROM lineitem a \
+                             JOIN lineitem b ON a.l_linestatus = b.l_linestatus \
+                             JOIN nation n ON n.n_regionkey = a.l_linenumber % 5";
+
+/// The clusters of these tests each load both cores; run one at a time so heartbeats are not
+/// starved into false executor losses.
+static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn run_flight(cluster: &Cluster, sql: &str) -> Vec<arrow::record_batch::RecordBatch> {
+    let client = cluster.coordinator.flight_client().await;
+    common::collect_query(client, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tpch_on_one_two_and_three_executor_processes_matches_datafusion() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let baseline = baseline_context(lake).await;
+    for executors in [1, 2, 3] {
+        let cluster = Cluster::start(&lake.warehouse, executors, &[]).await;
+        for (name, sql) in QUERIES {
+            let expected = baseline_rows(&baseline, sql).await;
+            let actual = run_flight(&cluster, sql).await;
+            assert_same_rows(
+                &format!("{name} on {executors} executors"),
+                sql,
+                &expected,
+                &actual,
+            );
+        }
+        // With several executors, leaf work (scan streams) ran on every one of them, as their
+        // heartbeats report. A single executor adds nothing to spread over: the planner keeps
+        // such plans whole.
+        if executors > 1 {
+            cluster
+                .wait_until("every executor has run scans", |r| {
+                    r.len() == executors && r.iter().all(|(_, _, started)| *started > 0)
+                })
+                .await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let expected = baseline_rows(&baseline_context(lake).await, LONG_QUERY).await;
+    let mut cluster = Cluster::start(&lake.warehouse, 3, &[]).await;
+
+    let port = cluster.coordinator.port;
+    let query = tokio::spawn(async move {
+        let cluster_client = common::LocalServer::client_for(port).await;
+        common::collect_query(cluster_client, LONG_QUERY).await
+    });
+    cluster
+        .wait_until("the query is running on the executors", |r| {
+            r.iter().any(|(_, running, _)| *running > 0)
+        })
+        .await;
+    let (mut victim, victim_url) = cluster.executors.remove(0);
+    victim.kill().expect("SIGKILL the executor");
+    let _ = victim.wait();
+
+    let actual = query
+        .await
+        .expect("query task")
+        .expect("the query survives losing an executor");
+    assert_same_rows("killed executor", LONG_QUERY, &expected, &actual);
+    cluster
+        .wait_until("the dead executor is gone", |r| {
+            r.iter().all(|(url, _, _)| *url != victim_url)
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_query_leaves_no_task_on_any_executor() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+    let mut client = cluster.coordinator.flight_client().await;
+    let info = client
+        .execute(ENDLESS_QUERY.to_string(), None)
+        .await
+        .expect("plan");
+    let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+    let mut stream = client.do_get(ticket).await.expect("do_get");
+    let reading = tokio::spawn(async move { stream.next().await.is_some() });
+    cluster
+        .wait_until("the query is running on the executors", |r| {
+            r.iter().any(|(_, running, _)| *running > 0)
+        })
+        .await;
+    // The client goes away mid-query.
+    reading.abort();
+    drop(client);
+    cluster
+        .wait_until("no executor runs a task", |r| {
+            r.iter().all(|(_, running, _)| *running == 0)
+        })
+        .await;
+    // The executors are healthy and take the next query.
+    let rows = run_flight(&cluster, "SELECT count(*) FROM region").await;
+    assert_eq!(common::rows(&rows), [["5"]]);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// Builds a hash table of every line's order key: far more than 100 kB.
+const MEMORY_HUNGRY: &str =
+    "SELECT count(*) FROM lineitem a JOIN lineitem b ON a.l_orderkey = b.l_orderkey";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_its_memory_limit_fails_clearly_and_others_still_run() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let cluster = Cluster::start(
+        &lake.warehouse,
+        2,
+        &["--set", "query.memory_limit_bytes=100000"],
+    )
+    .await;
+    let client = cluster.coordinator.flight_client().await;
+    let err = common::collect_query(client, MEMORY_HUNGRY)
+        .await
+        .expect_err("a hash join over the memory limit fails");
+    assert!(
+        err.contains("resource has been exhausted")
+            && err.contains("exceeded its memory limit of 100000 bytes per executor")
+            && err.contains("query.memory_limit_bytes"),
+        "{err}"
+    );
+    // The limit is per query: the failed query's memory went back, a small one fits.
+    let rows = run_flight(&cluster, "SELECT count(*) FROM nation").await;
+    assert_eq!(common::rows(&rows), [["25"]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_its_time_limit_is_stopped_on_every_executor() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let cluster = Cluster::start(&lake.warehouse, 2, &["--set", "query.timeout_secs=1"]).await;
+    let client = cluster.coordinator.flight_client().await;
+    let err = common::collect_query(client, ENDLESS_QUERY)
+        .await
+        .expect_err("the endless query outlives its time limit");
+    assert!(
+        err.contains("Deadline expired")
+            && err.contains("exceeded its time limit of 1 s (query.timeout_secs)"),
+        "{err}"
+    );
+    cluster
+        .wait_until("no executor runs a task", |r| {
+            r.iter().all(|(_, running, _)| *running == 0)
+        })
+        .await;
+}
