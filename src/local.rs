@@ -169,6 +169,7 @@ pub fn executor_options(config: &Config) -> ExecutorOptions {
         memory_limit: (config.query.memory_limit_bytes > 0)
             .then_some(config.query.memory_limit_bytes),
         file_io: file_io(config),
+        drain_timeout: Duration::from_secs(config.cluster.drain_timeout_secs),
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Cluster, assert_same_rows, baseline_context, baseline_rows, shared_lake};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use lakegate::tpch::QUERIES;
 
 /// Long enough (seconds in a debug build) to be caught running: every line joined with every
@@ -175,4 +175,92 @@ async fn a_query_past_its_time_limit_is_stopped_on_every_executor() {
             r.iter().all(|(_, running, _)| *running == 0)
         })
         .await;
+}
+
+/// Asks an executor's Arrow Flight service for `action` and parses its JSON answer.
+async fn executor_action(url: &str, action: &str) -> serde_json::Value {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .expect("executor url")
+        .connect()
+        .await
+        .expect("connect to executor");
+    let mut client = arrow_flight::FlightClient::new(channel);
+    let answers: Vec<_> = client
+        .do_action(arrow_flight::Action::new(action, ""))
+        .await
+        .expect("do_action")
+        .try_collect()
+        .await
+        .expect("action answer");
+    assert_eq!(answers.len(), 1, "{action}: one answer");
+    serde_json::from_slice(&answers[0]).expect("JSON answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_executor_drains_its_query_and_exits_cleanly() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let expected = baseline_rows(&baseline_context(lake).await, LONG_QUERY).await;
+    let mut cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+    let (_, victim_url) = &cluster.executors[0];
+    let victim_url = victim_url.clone();
+
+    let identity = executor_action(&victim_url, "identity").await;
+    assert_eq!(identity["url"], victim_url.as_str());
+    assert_eq!(identity["draining"], false);
+    assert_eq!(
+        executor_action(&victim_url, "health").await["status"],
+        "serving"
+    );
+
+    let port = cluster.coordinator.port;
+    let query = tokio::spawn(async move {
+        let client = common::LocalServer::client_for(port).await;
+        common::collect_query(client, LONG_QUERY).await
+    });
+    cluster
+        .wait_until("the query is running on the victim", |r| {
+            r.iter()
+                .any(|(url, running, _)| *url == victim_url && *running > 0)
+        })
+        .await;
+    let (mut victim, _) = cluster.executors.remove(0);
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &victim.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success());
+
+    // Draining, it still answers: the running query may need it.
+    let mut health = serde_json::Value::Null;
+    for _ in 0..50 {
+        health = executor_action(&victim_url, "health").await;
+        if health["status"] == "draining" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health["status"], "draining");
+
+    let actual = query
+        .await
+        .expect("query task")
+        .expect("the query finishes on a draining executor");
+    assert_same_rows("drained executor", LONG_QUERY, &expected, &actual);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = victim.try_wait().expect("wait for executor") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drained executor did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "drained executor exited with {status}");
+    // New queries run on the executor left.
+    let rows = run_flight(&cluster, "SELECT count(*) FROM region").await;
+    assert_eq!(common::rows(&rows), [["5"]]);
 }

@@ -158,6 +158,9 @@ pub struct ClusterConfig {
     pub heartbeat_timeout_ms: u64,
     /// Bytes of data files one task of a scan reads; fewer means more tasks.
     pub bytes_per_task: usize,
+    /// How long an executor told to stop (SIGTERM) waits for its running queries; keep it
+    /// below the orchestrator's grace period (Kubernetes' `terminationGracePeriodSeconds`).
+    pub drain_timeout_secs: u64,
 }
 
 impl Default for ClusterConfig {
@@ -169,6 +172,7 @@ impl Default for ClusterConfig {
             heartbeat_interval_ms: 1000,
             heartbeat_timeout_ms: 10_000,
             bytes_per_task: 64 * 1024 * 1024,
+            drain_timeout_secs: 60,
         }
     }
 }

@@ -5,10 +5,11 @@
 //! * [`codec`]: the `PhysicalExtensionCodec` that carries the scan inside serialised plans.
 //! * [`worker`]: the executor runtime, a datafusion-distributed worker reporting to the
 //!   coordinator; [`tracking`] counts the fragments it runs and [`memory`] gives each query
-//!   one memory pool.
+//!   one memory pool; [`flight`] answers Arrow Flight `health` and `identity` actions.
 
 pub mod codec;
 pub mod error;
+pub mod flight;
 pub mod memory;
 pub mod scan;
 pub mod tracking;

@@ -7,7 +7,9 @@
 //!        └──── Heartbeat{url, running_tasks, draining} every interval
 //! ```
 //!
-//! An executor keeps no state but the fragments it is running.
+//! An executor keeps no state but the fragments it is running. On shutdown (SIGTERM) it drains:
+//! it tells the coordinator, which places no new query on it, and serves until the queries
+//! running on it are done or `cluster.drain_timeout_secs` passed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
+use crate::flight::ExecutorFlight;
 use crate::memory::QueryPools;
 use crate::tracking::RunningTasks;
 
@@ -45,6 +48,8 @@ pub struct ExecutorOptions {
     pub memory_limit: Option<usize>,
     /// Storage access for reading scans.
     pub file_io: FileIO,
+    /// How long a draining executor waits for its running tasks before it stops anyway.
+    pub drain_timeout: Duration,
 }
 
 /// Why an executor stopped with an error.
@@ -113,9 +118,17 @@ pub async fn run_executor(
         pools: QueryPools::default(),
         running: running.clone(),
     });
+    let executor_id = uuid::Uuid::new_v4().to_string();
     let (draining_tx, draining_rx) = watch::channel(false);
+    let flight = ExecutorFlight::new(
+        executor_id.clone(),
+        url.clone(),
+        running.clone(),
+        draining_rx.clone(),
+    );
     let heartbeats = tokio::spawn(heartbeat_loop(
         options.clone(),
+        executor_id,
         url.clone(),
         running.clone(),
         draining_rx,
@@ -125,28 +138,57 @@ pub async fn run_executor(
         running: running.clone(),
     });
 
+    let drain_url = url.clone();
     let drain = async move {
         shutdown.await;
-        // Tell the coordinator first, so no new fragment is placed here while we wind down.
+        // Tell the coordinator first, so no new query is placed here while we wind down; the
+        // queries already running here may still send this executor fragments, so the server
+        // keeps serving until they are done.
         let _ = draining_tx.send(true);
+        tracing::info!(executor = %drain_url, "draining: taking no new queries");
+        wait_until_idle(&drain_url, &options).await;
     };
     let observability = worker.with_observability_service(Arc::new(NoPeers));
     let served = tonic::transport::Server::builder()
         .add_service(worker.into_worker_server())
         .add_service(observability)
+        .add_service(flight.into_server())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
         .await;
     heartbeats.abort();
     served.map_err(ExecutorError::from)
 }
 
+/// Waits until the worker holds no task, or the drain timeout passed. First it lets the
+/// coordinator hear of the drain, so no query it is still planning lands here afterwards.
+async fn wait_until_idle(url: &Url, options: &ExecutorOptions) {
+    let deadline = tokio::time::Instant::now() + options.drain_timeout;
+    tokio::time::sleep(options.heartbeat_interval * 2).await;
+    let mut progress = None;
+    loop {
+        let tasks = running_tasks(&mut progress, url).await;
+        if tasks == 0 {
+            tracing::info!(executor = %url, "drained: no task left");
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(executor = %url, tasks, "drain timeout passed with tasks still running");
+            return;
+        }
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+}
+
+/// How often a draining executor checks whether its tasks are done.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+
 async fn heartbeat_loop(
     options: ExecutorOptions,
+    executor_id: String,
     url: Url,
     running: RunningTasks,
     mut draining: watch::Receiver<bool>,
 ) {
-    let executor_id = uuid::Uuid::new_v4().to_string();
     let mut client: Option<ExecutorRegistryClient<tonic::transport::Channel>> = None;
     let mut progress: Option<ObservabilityServiceClient<tonic::transport::Channel>> = None;
     loop {
