@@ -7,7 +7,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { std::env::set_var("PROTOC", protoc) };
     println!("cargo:rerun-if-changed=proto");
     tonic_prost_build::configure().compile_protos(
-        &["proto/lakegate/scan.proto", "proto/lakegate/registry.proto"],
+        &[
+            "proto/lakegate/scan.proto",
+            "proto/lakegate/registry.proto",
+            "proto/lakegate/flight_sql.proto",
+        ],
         &["proto"],
     )?;
     Ok(())

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use arrow::record_batch::RecordBatch;
 use common::{Cluster, assert_same_rows, baseline_context, baseline_rows, shared_lake};
 use futures::{StreamExt, TryStreamExt};
 use lakegate::tpch::QUERIES;
@@ -95,11 +96,13 @@ async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_query_leaves_no_task_on_any_executor() {
-    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let lake = shared_lake().await;
-    let cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+/// Starts [`ENDLESS_QUERY`] and a reader of its first batch; returns once executors run it.
+async fn start_endless_query(
+    cluster: &Cluster,
+) -> (
+    arrow_flight::FlightInfo,
+    tokio::task::JoinHandle<Option<Result<RecordBatch, arrow_flight::error::FlightError>>>,
+) {
     let mut client = cluster.coordinator.flight_client().await;
     let info = client
         .execute(ENDLESS_QUERY.to_string(), None)
@@ -107,15 +110,27 @@ async fn a_cancelled_query_leaves_no_task_on_any_executor() {
         .expect("plan");
     let ticket = info.endpoint[0].ticket.clone().expect("ticket");
     let mut stream = client.do_get(ticket).await.expect("do_get");
-    let reading = tokio::spawn(async move { stream.next().await.is_some() });
+    // The reader owns the client: aborting it is the client going away.
+    let reading = tokio::spawn(async move {
+        let _client = client;
+        stream.next().await
+    });
     cluster
         .wait_until("the query is running on the executors", |r| {
             r.iter().any(|(_, running, _)| *running > 0)
         })
         .await;
+    (info, reading)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_query_leaves_no_task_on_any_executor() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+    let (_, reading) = start_endless_query(&cluster).await;
     // The client goes away mid-query.
     reading.abort();
-    drop(client);
     cluster
         .wait_until("no executor runs a task", |r| {
             r.iter().all(|(_, running, _)| *running == 0)
@@ -125,6 +140,28 @@ async fn a_cancelled_query_leaves_no_task_on_any_executor() {
     let rows = run_flight(&cluster, "SELECT count(*) FROM region").await;
     assert_eq!(common::rows(&rows), [["5"]]);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_flight_info_stops_a_streaming_query_on_every_executor() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+    let (info, reading) = start_endless_query(&cluster).await;
+    let mut canceller = cluster.coordinator.flight_client().await;
+    assert_eq!(
+        common::cancel_flight_info(&mut canceller, &info).await,
+        arrow_flight::CancelStatus::Cancelled
+    );
+    match reading.await.expect("reader") {
+        Some(Err(err)) => assert!(err.to_string().contains("was cancelled"), "{err}"),
+        other => panic!("a cancelled stream went on: {other:?}"),
+    }
+    cluster
+        .wait_until("no executor runs a task", |r| {
+            r.iter().all(|(_, running, _)| *running == 0)
+        })
+        .await;
 }
 
 /// Builds a hash table of every line's order key: far more than 100 kB.

@@ -3,12 +3,18 @@
 
 mod common;
 
-use arrow::array::{Array, StringArray};
+use std::sync::Arc;
+
+use arrow::array::{Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::FlightInfo;
 use arrow_flight::error::FlightError;
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables};
+use arrow_flight::sql::{
+    CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
+    CommandGetTables, CommandGetXdbcTypeInfo, SqlInfo,
+};
+use arrow_flight::{CancelStatus, FlightInfo};
 use common::{LocalServer, shared_lake};
 use futures::TryStreamExt;
 use lakegate::tpch::TpchTable;
@@ -163,4 +169,227 @@ async fn users_mode_needs_the_right_password() {
         .expect("query");
     let batches = fetch(&mut ana, info).await;
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+}
+
+fn row_count(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_bind_parameters_by_position() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let mut client = server.flight_client().await;
+
+    let sql = "SELECT n_name, n_regionkey FROM nation \
+               WHERE n_regionkey = ? AND n_nationkey < ? ORDER BY n_name";
+    let mut prepared = client.prepare(sql.into(), None).await.expect("prepare");
+    let parameters = prepared
+        .parameter_schema()
+        .expect("parameter schema")
+        .clone();
+    assert_eq!(
+        parameters
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>(),
+        ["$1", "$2"]
+    );
+    let dataset = prepared.dataset_schema().expect("dataset schema").clone();
+    assert_eq!(dataset.field(0).name(), "n_name");
+
+    let values = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, false),
+            Field::new("b", DataType::Int64, false),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(Int64Array::from(vec![20])),
+        ],
+    )
+    .expect("parameter batch");
+    prepared.set_parameters(values).expect("bind");
+    let info = prepared.execute().await.expect("execute prepared");
+    let actual = fetch(&mut client, info).await;
+
+    let literal = "SELECT n_name, n_regionkey FROM nation \
+                   WHERE n_regionkey = 1 AND n_nationkey < 20 ORDER BY n_name";
+    let info = client.execute(literal.into(), None).await.expect("query");
+    let expected = fetch(&mut client, info).await;
+    assert_eq!(common::rows(&actual), common::rows(&expected));
+    assert!(row_count(&actual) > 0);
+    // The schema promised at prepare time is the one delivered, nullability included.
+    assert_eq!(actual[0].schema().as_ref(), &dataset);
+    prepared.close().await.expect("close");
+
+    // Too few values is refused before anything runs.
+    let mut short = client.prepare(sql.into(), None).await.expect("prepare");
+    let one = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)])),
+        vec![Arc::new(Int64Array::from(vec![1]))],
+    )
+    .expect("batch");
+    short.set_parameters(one).expect("bind");
+    let status = status_of(short.execute().await);
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("2 parameter(s) but 1 value(s) were bound"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_refused_through_every_statement_path() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let mut client = server.flight_client().await;
+
+    let insert = "INSERT INTO nation VALUES (99, 'X', 0, 'x')";
+    match client.execute_update(insert.into(), None).await {
+        Err(FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}")
+        }
+        other => panic!("an update was not refused: {other:?}"),
+    }
+    match client.prepare(insert.into(), None).await {
+        Err(FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+            assert!(status.message().contains("read-only"), "{status:?}");
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("an INSERT was prepared"),
+    }
+    // A read prepared and then run as an update is told to run as a query.
+    let mut read = client
+        .prepare("SELECT 1".into(), None)
+        .await
+        .expect("prepare");
+    match read.execute_update().await {
+        Err(FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}")
+        }
+        other => panic!("a read ran as an update: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_and_key_metadata_answer_with_the_flight_sql_schemas() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let mut client = server.flight_client().await;
+
+    let info = client.get_table_types().await.expect("table types");
+    assert_eq!(
+        strings(&fetch(&mut client, info).await, "table_type"),
+        ["TABLE"]
+    );
+
+    let info = client
+        .get_sql_info(vec![
+            SqlInfo::FlightSqlServerName,
+            SqlInfo::FlightSqlServerReadOnly,
+        ])
+        .await
+        .expect("sql info");
+    let batches = fetch(&mut client, info).await;
+    assert_eq!(row_count(&batches), 2);
+
+    let info = client
+        .get_xdbc_type_info(CommandGetXdbcTypeInfo { data_type: None })
+        .await
+        .expect("type info");
+    let types = strings(&fetch(&mut client, info).await, "type_name");
+    for name in ["BIGINT", "DECIMAL", "VARCHAR", "DATE"] {
+        assert!(types.contains(&name.to_string()), "{name} in {types:?}");
+    }
+
+    let table = |name: &str| CommandGetPrimaryKeys {
+        catalog: Some("lake".into()),
+        db_schema: Some("tpch".into()),
+        table: name.into(),
+    };
+    let info = client
+        .get_primary_keys(table("nation"))
+        .await
+        .expect("primary keys");
+    let batches = fetch(&mut client, info.clone()).await;
+    assert_eq!(row_count(&batches), 0);
+    let schema = info.try_decode_schema().expect("schema");
+    assert_eq!(schema.field(2).name(), "table_name");
+    assert_eq!(schema.field(5).name(), "key_sequence");
+
+    let info = client
+        .get_imported_keys(CommandGetImportedKeys {
+            catalog: None,
+            db_schema: None,
+            table: "nation".into(),
+        })
+        .await
+        .expect("imported keys");
+    assert_eq!(row_count(&fetch(&mut client, info.clone()).await), 0);
+    assert_eq!(info.try_decode_schema().expect("schema").fields().len(), 13);
+    let info = client
+        .get_exported_keys(CommandGetExportedKeys {
+            catalog: None,
+            db_schema: None,
+            table: "nation".into(),
+        })
+        .await
+        .expect("exported keys");
+    assert_eq!(row_count(&fetch(&mut client, info).await), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_are_filtered_by_pattern_and_type_across_all_catalogs() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let mut client = server.flight_client().await;
+    let mut tables = async |table: &str, types: &[&str]| {
+        let request = CommandGetTables {
+            catalog: None,
+            db_schema_filter_pattern: None,
+            table_name_filter_pattern: Some(table.into()),
+            table_types: types.iter().map(|t| t.to_string()).collect(),
+            include_schema: false,
+        };
+        let info = client.get_tables(request).await.expect("tables");
+        let mut names = strings(&fetch(&mut client, info).await, "table_name");
+        names.sort();
+        names
+    };
+    assert_eq!(tables("line%", &[]).await, ["lineitem"]);
+    assert_eq!(tables("_ation", &["TABLE"]).await, ["nation"]);
+    assert_eq!(tables("%", &["TABLE"]).await.len(), 8);
+    assert!(tables("%", &["VIEW"]).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_cancelled_before_its_fetch_is_gone() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let mut client = server.flight_client().await;
+    let info = client
+        .execute("SELECT count(*) FROM lineitem".into(), None)
+        .await
+        .expect("plan");
+    let result = common::cancel_flight_info(&mut client, &info).await;
+    assert_eq!(result, CancelStatus::Cancelled);
+    let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+    match client.do_get(ticket).await {
+        Err(FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a cancelled ticket was served"),
+    }
+    // Cancelling again finds nothing to cancel.
+    assert_eq!(
+        common::cancel_flight_info(&mut client, &info).await,
+        CancelStatus::NotCancellable
+    );
 }

@@ -15,14 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::config::ConfigOptions;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::{EmptyRecordBatchStream, execute_stream};
 use datafusion::prelude::SessionConfig;
@@ -44,6 +46,7 @@ use crate::catalog::{
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::guard::guard;
+use crate::params::number_placeholders;
 use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
 use crate::session::{Session, SessionVars};
@@ -150,9 +153,63 @@ impl Engine {
     /// Classifies, plans and starts one statement. Snapshots are pinned and files planned
     /// before this returns; rows flow as the returned stream is polled.
     pub async fn execute(&self, session: &Session, sql: &str) -> Result<QueryResult, EngineError> {
+        self.execute_with(session, sql, Vec::new()).await
+    }
+
+    /// [`Engine::execute`] with values for the statement's parameters (`?` or `$n`), by
+    /// position.
+    pub async fn execute_with(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: Vec<ScalarValue>,
+    ) -> Result<QueryResult, EngineError> {
         let id = QueryId::new();
         let span = tracing::info_span!("query", %id, user = %session.principal());
-        self.execute_as(id, session, sql).instrument(span).await
+        self.execute_as(id, session, sql, params)
+            .instrument(span)
+            .await
+    }
+
+    /// Plans `sql` without running it: the schema of its rows and of its parameters, for a
+    /// prepared statement.
+    pub async fn describe(&self, session: &Session, sql: &str) -> Result<Described, EngineError> {
+        let mut classified = classify(sql, &GenericDialect {})?;
+        let count = number_placeholders(&mut classified.statement);
+        if !matches!(
+            classified.kind,
+            StatementKind::Read | StatementKind::Explain | StatementKind::ExplainAnalyze
+        ) {
+            return Ok(Described {
+                dataset: Arc::new(Schema::empty()),
+                parameters: Arc::new(Schema::empty()),
+            });
+        }
+        let state = self
+            .query_state(QueryId::new(), &session.vars(), Arc::default())
+            .await?;
+        let plan = state
+            .statement_to_plan(classified.statement)
+            .await
+            .map_err(EngineError::planning)?;
+        let mut fields = plan
+            .get_parameter_fields()
+            .map_err(EngineError::planning)?
+            .into_iter()
+            .filter_map(|(name, field)| {
+                let position = name.strip_prefix('$')?.parse::<usize>().ok()?;
+                let data_type = field.map_or(DataType::Null, |f| f.data_type().clone());
+                Some((position, Field::new(name, data_type, true)))
+            })
+            .collect::<Vec<_>>();
+        fields.sort_by_key(|(position, _)| *position);
+        debug_assert!(count == 0 || fields.len() <= count);
+        Ok(Described {
+            dataset: Arc::new(plan.schema().as_arrow().clone()),
+            parameters: Arc::new(Schema::new(
+                fields.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
+            )),
+        })
     }
 
     async fn execute_as(
@@ -160,8 +217,10 @@ impl Engine {
         id: QueryId,
         session: &Session,
         sql: &str,
+        params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
-        let classified = classify(sql, &GenericDialect {})?;
+        let mut classified = classify(sql, &GenericDialect {})?;
+        number_placeholders(&mut classified.statement);
         tracing::debug!(kind = ?classified.kind, "classified");
         match classified.kind {
             StatementKind::Set(variable) => {
@@ -173,15 +232,21 @@ impl Engine {
                 Ok(empty_result(id))
             }
             StatementKind::Explain if self.cluster.is_some() => {
-                self.explain_distributed(id, &session.vars(), &classified.statement)
+                self.explain_distributed(id, &session.vars(), &classified.statement, &params)
                     .await
             }
             StatementKind::Read | StatementKind::Explain | StatementKind::ExplainAnalyze => {
                 let vars = session.vars();
                 let first = self
-                    .run_read(id, &vars, classified.statement.clone())
+                    .run_read(id, &vars, classified.statement.clone(), &params)
                     .await?;
-                Ok(guard(self.clone(), vars, classified.statement, first))
+                Ok(guard(
+                    self.clone(),
+                    vars,
+                    classified.statement,
+                    params,
+                    first,
+                ))
             }
         }
     }
@@ -192,6 +257,7 @@ impl Engine {
         id: QueryId,
         vars: &SessionVars,
         statement: DfStatement,
+        params: &[ScalarValue],
     ) -> Result<QueryResult, EngineError> {
         let pins = Arc::new(SnapshotPins::default());
         let state = self.query_state(id, vars, pins.clone()).await?;
@@ -199,6 +265,7 @@ impl Engine {
             .statement_to_plan(statement)
             .await
             .map_err(EngineError::planning)?;
+        let plan = bind(plan, params)?;
         // The classifier already refused writes; this checks the plan DataFusion built agrees.
         SQLOptions::new()
             .with_allow_ddl(false)
@@ -241,6 +308,7 @@ impl Engine {
         id: QueryId,
         vars: &SessionVars,
         statement: &DfStatement,
+        params: &[ScalarValue],
     ) -> Result<QueryResult, EngineError> {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
@@ -250,6 +318,7 @@ impl Engine {
             .statement_to_plan(inner)
             .await
             .map_err(EngineError::planning)?;
+        let logical = bind(logical, params)?;
         let logical = state.optimize(&logical).map_err(EngineError::planning)?;
         let physical = state
             .create_physical_plan(&logical)
@@ -392,6 +461,39 @@ fn empty_result(id: QueryId) -> QueryResult {
         plan: None,
         snapshots: Vec::new(),
     }
+}
+
+/// What a prepared statement returns and takes.
+#[derive(Debug, Clone)]
+pub struct Described {
+    /// The schema of its rows.
+    pub dataset: SchemaRef,
+    /// One field per parameter (`$1`, `$2`, ...), typed where DataFusion could infer it and
+    /// `Null` where any type is taken.
+    pub parameters: SchemaRef,
+}
+
+/// Puts the parameter values into `plan`; a plan with placeholders and no values, or a
+/// different number of them, is refused before anything runs.
+fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, EngineError> {
+    let expected = plan
+        .get_parameter_names()
+        .map_err(EngineError::planning)?
+        .len();
+    if expected != params.len() {
+        return Err(EngineError::Plan {
+            message: format!(
+                "the statement has {expected} parameter(s) but {} value(s) were bound",
+                params.len()
+            ),
+            position: None,
+        });
+    }
+    if expected == 0 {
+        return Ok(plan);
+    }
+    plan.with_param_values(params.to_vec())
+        .map_err(EngineError::planning)
 }
 
 /// Headers every plan fragment of query `id` carries to its executor: which query it belongs

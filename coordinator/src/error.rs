@@ -33,6 +33,9 @@ pub enum EngineError {
     /// The catalog could not be reached or refused.
     #[error("catalog: {message}")]
     Catalog { message: String },
+    /// The client (or an operator) cancelled the query.
+    #[error("query {query} was cancelled")]
+    Cancelled { query: String },
     /// The query ran past `query.timeout_secs` and was stopped.
     #[error("query {query} exceeded its time limit of {limit_secs} s (query.timeout_secs)")]
     TimedOut { query: String, limit_secs: u64 },

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::sql::parser::Statement as DfStatement;
@@ -33,6 +34,7 @@ struct Run {
     engine: Engine,
     vars: SessionVars,
     statement: DfStatement,
+    params: Vec<ScalarValue>,
     current: datafusion::physical_plan::SendableRecordBatchStream,
     /// The executors work could be placed on when the current run started.
     placement: Vec<Url>,
@@ -46,6 +48,7 @@ pub fn guard(
     engine: Engine,
     vars: SessionVars,
     statement: DfStatement,
+    params: Vec<ScalarValue>,
     first: QueryResult,
 ) -> QueryResult {
     let limits = engine.run_limits();
@@ -61,6 +64,7 @@ pub fn guard(
         engine,
         vars,
         statement,
+        params,
         current: stream,
         placement,
         runs_left: limits.max_attempts.saturating_sub(1),
@@ -101,7 +105,7 @@ pub fn guard(
                     run.placement = placement_of(&run.engine);
                     match run
                         .engine
-                        .run_read(id, &run.vars, run.statement.clone())
+                        .run_read(id, &run.vars, run.statement.clone(), &run.params)
                         .await
                     {
                         Ok(rerun) => run.current = rerun.stream,

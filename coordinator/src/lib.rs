@@ -2,7 +2,8 @@
 //!
 //! * [`frontend`]: client protocols (Flight SQL), each over the one [`Engine`].
 //! * [`auth`] and [`session`]: who is asking and what they have set.
-//! * [`statement`]: what a SQL text asks for; writes are refused here.
+//! * [`statement`]: what a SQL text asks for; writes are refused here. [`params`]: binding
+//!   values to its `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
 //! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`].
 //! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry).
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 mod guard;
+pub mod params;
 pub mod query;
 pub mod registry;
 pub mod server;
@@ -22,7 +24,7 @@ pub mod statement;
 
 pub use auth::{Authenticator, Principal};
 pub use config::{Config, ConfigLoader};
-pub use engine::Engine;
+pub use engine::{Described, Engine};
 pub use error::EngineError;
 pub use query::{QueryId, QueryResult};
 pub use session::Session;

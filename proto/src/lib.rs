@@ -3,6 +3,7 @@
 //! * [`scan`]: an Iceberg scan planned by the coordinator against one pinned snapshot, split into
 //!   byte ranges of data files that executors read.
 //! * [`registry`]: executors registering with the coordinator and sending heartbeats.
+//! * [`flight_sql`]: handles the Flight SQL front end gives to clients.
 
 /// Iceberg scan splits (`proto/lakegate/scan.proto`).
 pub mod scan {
@@ -12,4 +13,9 @@ pub mod scan {
 /// Executor registration and heartbeats (`proto/lakegate/registry.proto`).
 pub mod registry {
     include!(concat!(env!("OUT_DIR"), "/lakegate.registry.rs"));
+}
+
+/// Flight SQL handles (`proto/lakegate/flight_sql.proto`).
+pub mod flight_sql {
+    include!(concat!(env!("OUT_DIR"), "/lakegate.flight_sql.rs"));
 }

@@ -2,6 +2,7 @@
 //! embedded demo lake and the data every test and benchmark runs on.
 
 mod append;
+mod baseline;
 mod queries;
 mod tables;
 
@@ -14,6 +15,7 @@ use lakegate_coordinator::catalog::connect_catalog;
 use lakegate_coordinator::config::{Config, warehouse_url};
 
 pub use append::{append_batches, arrow_schema_with_ids};
+pub use baseline::{BaselineError, baseline_context, current_files};
 pub use queries::QUERIES;
 pub use tables::TpchTable;
 

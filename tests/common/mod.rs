@@ -12,15 +12,11 @@ use std::time::{Duration, Instant};
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use iceberg::Catalog;
-use lakegate::tpch::{TpchOptions, TpchTable, lake_config, write_lake};
+use lakegate::tpch::{TpchOptions, lake_config, write_lake};
 use lakegate_coordinator::catalog::connect_catalog;
 use lakegate_coordinator::{Config, Engine, Principal, Session};
 use tokio::sync::OnceCell;
@@ -96,45 +92,24 @@ pub async fn engine_rows(engine: &Engine, session: &Session, sql: &str) -> Vec<R
         .unwrap_or_else(|e| panic!("{sql}\nfailed while streaming: {e}"))
 }
 
-/// Single-node DataFusion over the data files of each table's current snapshot, listed by
-/// iceberg, registered under the bare TPC-H names.
+/// Single-node DataFusion over the data files of each table's current snapshot.
 pub async fn baseline_context(lake: &TestLake) -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
-    for table in TpchTable::ALL {
-        let tasks = current_files(lake, table.name()).await;
-        let urls = tasks
-            .iter()
-            .map(|t| ListingTableUrl::parse(&t.data_file_path).expect("file url"))
-            .collect::<Vec<_>>();
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .infer_schema(&ctx.state())
-            .await
-            .expect("infer schema");
-        let provider = ListingTable::try_new(config).expect("listing table");
-        ctx.register_table(table.name(), Arc::new(provider))
-            .expect("register");
-    }
-    ctx
+    let catalog = lake.catalog().await;
+    lakegate::tpch::baseline_context(
+        catalog.as_ref(),
+        "tpch",
+        SessionConfig::new().with_target_partitions(4),
+    )
+    .await
+    .expect("baseline context")
 }
 
 /// The data files of a table's current snapshot, as iceberg plans them.
 pub async fn current_files(lake: &TestLake, table: &str) -> Vec<iceberg::scan::FileScanTask> {
     let catalog = lake.catalog().await;
-    let ident = iceberg::TableIdent::from_strs(["tpch", table]).expect("ident");
-    let loaded = catalog.load_table(&ident).await.expect("load table");
-    loaded
-        .scan()
-        .build()
-        .expect("scan")
-        .plan_files()
+    lakegate::tpch::current_files(catalog.as_ref(), "tpch", table)
         .await
-        .expect("plan files")
-        .try_collect()
-        .await
-        .expect("collect files")
+        .expect("current files")
 }
 
 /// Runs `sql` through the engine; returns the physical plan (metrics filled in) and the rows.
@@ -345,6 +320,21 @@ pub async fn collect_query(
         );
     }
     Ok(batches)
+}
+
+/// Sends Flight's `CancelFlightInfo` action for `info`; the status the server answers.
+pub async fn cancel_flight_info(
+    client: &mut FlightSqlServiceClient<Channel>,
+    info: &arrow_flight::FlightInfo,
+) -> arrow_flight::CancelStatus {
+    use prost::Message;
+    let request = arrow_flight::CancelFlightInfoRequest::new(info.clone());
+    let action = arrow_flight::Action::new("CancelFlightInfo", request.encode_to_vec());
+    let answers = client.do_action(action).await.expect("CancelFlightInfo");
+    let answers: Vec<_> = answers.try_collect().await.expect("cancel answer");
+    let result = arrow_flight::CancelFlightInfoResult::decode(answers[0].body.clone())
+        .expect("CancelFlightInfoResult");
+    arrow_flight::CancelStatus::try_from(result.status).expect("cancel status")
 }
 
 /// A coordinator and executors as separate OS processes on loopback, every scan spread over all

@@ -1,7 +1,13 @@
-//! Catalog metadata commands (GetCatalogs, GetDbSchemas, GetTables) answered from the lake.
+//! Catalog metadata commands (GetCatalogs, GetDbSchemas, GetTables, GetTableTypes and the key
+//! commands) answered from the lake.
 
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::sql::{CommandGetCatalogs, CommandGetDbSchemas, CommandGetTables};
+use arrow_flight::sql::{
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetTableTypes, CommandGetTables,
+};
 use tonic::Status;
 
 use super::status::engine_status;
@@ -56,4 +62,45 @@ pub async fn tables(lake: &Lake, query: CommandGetTables) -> Result<RecordBatch,
         }
     }
     builder.build().map_err(arrow_status)
+}
+
+/// `GetTableTypes`: Iceberg tables are the only kind.
+pub fn table_types(query: CommandGetTableTypes) -> Result<RecordBatch, Status> {
+    let mut builder = query.into_builder();
+    builder.append(TABLE_TYPE);
+    builder.build().map_err(arrow_status)
+}
+
+/// `GetPrimaryKeys` answers with no rows: Iceberg tables declare no keys. The schema is the
+/// one Flight SQL defines, so drivers can read the empty answer.
+pub fn no_primary_keys() -> RecordBatch {
+    RecordBatch::new_empty(Arc::new(Schema::new(vec![
+        Field::new("catalog_name", DataType::Utf8, true),
+        Field::new("db_schema_name", DataType::Utf8, true),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("key_name", DataType::Utf8, true),
+        Field::new("key_sequence", DataType::Int32, false),
+    ])))
+}
+
+/// `GetImportedKeys`, `GetExportedKeys` and `GetCrossReference` answer with no rows, in the
+/// schema Flight SQL defines for foreign keys.
+pub fn no_foreign_keys() -> RecordBatch {
+    let name = |n: &str, nullable| Field::new(n, DataType::Utf8, nullable);
+    RecordBatch::new_empty(Arc::new(Schema::new(vec![
+        name("pk_catalog_name", true),
+        name("pk_db_schema_name", true),
+        name("pk_table_name", false),
+        name("pk_column_name", false),
+        name("fk_catalog_name", true),
+        name("fk_db_schema_name", true),
+        name("fk_table_name", false),
+        name("fk_column_name", false),
+        Field::new("key_sequence", DataType::Int32, false),
+        name("fk_key_name", true),
+        name("pk_key_name", true),
+        Field::new("update_rule", DataType::UInt8, false),
+        Field::new("delete_rule", DataType::UInt8, false),
+    ])))
 }

@@ -5,17 +5,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
+use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
-    Any, CommandGetCatalogs, CommandGetDbSchemas, CommandGetTables, CommandStatementQuery,
-    CommandStatementUpdate, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    ActionCancelQueryRequest, ActionCancelQueryResult, ActionClosePreparedStatementRequest,
+    ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult, Any,
+    CommandGetCatalogs, CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys,
+    CommandGetImportedKeys, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
+    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
+    Action, ActionType, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus,
     FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, Ticket,
 };
+use datafusion::common::ScalarValue;
 use futures::{Stream, TryStreamExt, stream};
 use prost::Message;
 use tonic::metadata::MetadataValue;
@@ -23,12 +31,16 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::FlightSessions;
 use super::metadata;
+use super::prepared::{Prepared, schema_bytes};
+use super::server_info;
 use super::status::engine_status;
-use super::tickets::Tickets;
+use super::tickets::{Cancelled, Tickets};
 use crate::auth::Authenticator;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::params::values_of;
 use crate::query::QueryId;
+use crate::session::Session;
 use crate::statement::StatementError;
 
 type DoGetStream = <FlightSqlFrontend as FlightService>::DoGetStream;
@@ -66,6 +78,66 @@ impl FlightSqlFrontend {
         Ok(Response::new(info))
     }
 }
+
+impl FlightSqlFrontend {
+    /// Plans `sql` with `params` and parks it; the FlightInfo's ticket names the planned query.
+    async fn plan(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: Vec<ScalarValue>,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let result = self
+            .engine
+            .execute_with(session, sql, params)
+            .await
+            .map_err(engine_status)?;
+        let schema = result.schema.clone();
+        let id = self.tickets.park(session.principal().clone(), result);
+        let handle = TicketStatementQuery {
+            statement_handle: id.as_bytes().to_vec().into(),
+        };
+        self.info_for(handle, &schema, descriptor)
+    }
+
+    /// Cancels the queries `info`'s tickets name, if they are the caller's.
+    fn cancel(&self, session: &Session, info: &FlightInfo) -> Result<CancelStatus, Status> {
+        let mut status = CancelStatus::NotCancellable;
+        for endpoint in &info.endpoint {
+            let Some(ticket) = &endpoint.ticket else {
+                continue;
+            };
+            let id = Any::decode(ticket.ticket.clone())
+                .ok()
+                .and_then(|any| any.unpack::<TicketStatementQuery>().ok().flatten())
+                .and_then(|t| QueryId::from_bytes(&t.statement_handle))
+                .ok_or_else(|| {
+                    Status::invalid_argument("the ticket does not name a lakegate query")
+                })?;
+            if self.tickets.cancel(id, session.principal()) == Cancelled::Stopped {
+                status = CancelStatus::Cancelled;
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// The one answer to every kind of update: writes are refused as read-only, and a read sent as
+/// an update is told to come as a query.
+fn refuse_update(sql: &str) -> Status {
+    if let Err(e) =
+        crate::statement::classify(sql, &datafusion::sql::sqlparser::dialect::GenericDialect {})
+    {
+        return engine_status(e.into());
+    }
+    engine_status(EngineError::Statement(StatementError::Unsupported {
+        what: "a query sent as an update (send it with CommandStatementQuery)".into(),
+    }))
+}
+
+/// The Flight action that cancels a query.
+const CANCEL_FLIGHT_INFO: &str = "CancelFlightInfo";
 
 /// Streams batches as Flight data, turning stream errors into statuses the client can read.
 fn flight_stream(
@@ -116,17 +188,23 @@ impl FlightSqlService for FlightSqlFrontend {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let session = self.sessions.session(&self.engine, request.metadata())?;
-        let result = self
-            .engine
-            .execute(&session, &query.query)
+        self.plan(&session, &query.query, Vec::new(), request.into_inner())
             .await
-            .map_err(engine_status)?;
-        let schema = result.schema.clone();
-        let id = self.tickets.park(session.principal().clone(), result);
-        let handle = TicketStatementQuery {
-            statement_handle: id.as_bytes().to_vec().into(),
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let prepared = Prepared::decode(&query.prepared_statement_handle)?;
+        let params = match &prepared.parameters {
+            Some(batch) => values_of(batch).map_err(|e| Status::invalid_argument(e.to_string()))?,
+            None => Vec::new(),
         };
-        self.info_for(handle, &schema, request.into_inner())
+        self.plan(&session, &prepared.sql, params, request.into_inner())
+            .await
     }
 
     async fn do_get_statement(
@@ -137,14 +215,14 @@ impl FlightSqlService for FlightSqlFrontend {
         let session = self.sessions.session(&self.engine, request.metadata())?;
         let id = QueryId::from_bytes(&ticket.statement_handle)
             .ok_or_else(|| Status::invalid_argument("ticket does not name a lakegate query"))?;
-        let result = self.tickets.claim(id, session.principal()).ok_or_else(|| {
+        let (schema, rows) = self.tickets.claim(id, session.principal()).ok_or_else(|| {
             Status::not_found(format!("query {id} is unknown, expired or already fetched"))
         })?;
-        let batches = result.stream.map_err(|e| {
+        let batches = rows.map_err(|e| {
             let status = engine_status(EngineError::running(e));
             FlightError::Tonic(Box::new(status))
         });
-        Ok(flight_stream(result.schema, batches))
+        Ok(flight_stream(schema, batches))
     }
 
     async fn get_flight_info_catalogs(
@@ -217,17 +295,270 @@ impl FlightSqlService for FlightSqlFrontend {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         self.sessions.session(&self.engine, request.metadata())?;
-        // Writes are refused by the classifier; a read sent as an update is refused here.
-        crate::statement::classify(
-            &command.query,
-            &datafusion::sql::sqlparser::dialect::GenericDialect {},
+        Err(refuse_update(&command.query))
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = query.into_builder().schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Ok(one_batch(metadata::table_types(query)?))
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = query.clone().into_builder(server_info::sql_info()).schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let batch = query
+            .into_builder(server_info::sql_info())
+            .build()
+            .map_err(|e| Status::internal(format!("building SqlInfo: {e}")))?;
+        Ok(one_batch(batch))
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = query.into_builder(server_info::xdbc_type_info()).schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let batch = query
+            .into_builder(server_info::xdbc_type_info())
+            .build()
+            .map_err(|e| Status::internal(format!("building XdbcTypeInfo: {e}")))?;
+        Ok(one_batch(batch))
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        self.info_for(
+            query,
+            &metadata::no_primary_keys().schema(),
+            request.into_inner(),
         )
-        .map_err(|e| engine_status(e.into()))?;
-        Err(engine_status(EngineError::Statement(
-            StatementError::Unsupported {
-                what: "a query sent as an update (send it with CommandStatementQuery)".into(),
-            },
-        )))
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        _query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Ok(one_batch(metadata::no_primary_keys()))
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = metadata::no_foreign_keys().schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        _query: CommandGetImportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Ok(one_batch(metadata::no_foreign_keys()))
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = metadata::no_foreign_keys().schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        _query: CommandGetExportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Ok(one_batch(metadata::no_foreign_keys()))
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let schema = metadata::no_foreign_keys().schema();
+        self.info_for(query, &schema, request.into_inner())
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        _query: CommandGetCrossReference,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Ok(one_batch(metadata::no_foreign_keys()))
+    }
+
+    /// Plans the statement to learn both schemas; the handle carries the SQL itself.
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let described = self
+            .engine
+            .describe(&session, &query.query)
+            .await
+            .map_err(engine_status)?;
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: Prepared::new(query.query).encode()?,
+            dataset_schema: schema_bytes(&described.dataset)?,
+            parameter_schema: schema_bytes(&described.parameters)?,
+        })
+    }
+
+    /// Binds the row sent to the statement and hands back a handle carrying both.
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let mut prepared = Prepared::decode(&query.prepared_statement_handle)?;
+        let data = request
+            .into_inner()
+            .map_err(|status| FlightError::Tonic(Box::new(status)));
+        let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(data)
+            .try_collect()
+            .await
+            .map_err(|e| Status::invalid_argument(format!("reading bound parameters: {e}")))?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        prepared.parameters = match batches.as_slice() {
+            [] => None,
+            [batch] if rows == 1 => Some(batch.clone()),
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "a query binds one row of parameters per execution, got {rows} rows"
+                )));
+            }
+        };
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(prepared.encode()?),
+        })
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        query: CommandPreparedStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        let prepared = Prepared::decode(&query.prepared_statement_handle)?;
+        Err(refuse_update(&prepared.sql))
+    }
+
+    /// The handle holds everything; closing it only checks it is one of ours.
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        self.sessions.session(&self.engine, request.metadata())?;
+        Prepared::decode(&query.prepared_statement_handle)?;
+        Ok(())
+    }
+
+    async fn do_action_cancel_query(
+        &self,
+        query: ActionCancelQueryRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCancelQueryResult, Status> {
+        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let info = FlightInfo::decode(query.info)
+            .map_err(|e| Status::invalid_argument(format!("CancelQuery: not a FlightInfo: {e}")))?;
+        // ActionCancelQueryResult.CancelResult (not exported by arrow-flight): 1 CANCELLED,
+        // 3 NOT_CANCELLABLE.
+        let result = match self.cancel(&session, &info)? {
+            CancelStatus::Cancelled => 1,
+            _ => 3,
+        };
+        Ok(ActionCancelQueryResult { result })
+    }
+
+    /// `CancelFlightInfo` is a plain Flight action, outside the Flight SQL command set.
+    async fn do_action_fallback(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let action = request.into_inner();
+        if action.r#type != CANCEL_FLIGHT_INFO {
+            return Err(Status::invalid_argument(format!(
+                "unknown action {:?}",
+                action.r#type
+            )));
+        }
+        let cancel = CancelFlightInfoRequest::decode(action.body).map_err(|e| {
+            Status::invalid_argument(format!("CancelFlightInfo: not a request: {e}"))
+        })?;
+        let info = cancel
+            .info
+            .ok_or_else(|| Status::invalid_argument("CancelFlightInfo without a FlightInfo"))?;
+        let status = self.cancel(&session, &info)?;
+        let body = CancelFlightInfoResult::new(status).encode_to_vec();
+        let result = arrow_flight::Result { body: body.into() };
+        Ok(Response::new(Box::pin(stream::iter([Ok(result)]))))
+    }
+
+    async fn list_custom_actions(&self) -> Option<Vec<Result<ActionType, Status>>> {
+        Some(vec![Ok(ActionType {
+            r#type: CANCEL_FLIGHT_INFO.into(),
+            description: "Cancel a query given its FlightInfo".into(),
+        })])
     }
 
     async fn do_get_fallback(

@@ -25,6 +25,7 @@ pub fn engine_status(err: EngineError) -> Status {
         }
         EngineError::Catalog { .. } | EngineError::NoExecutors => Status::unavailable(message),
         EngineError::TimedOut { .. } => Status::deadline_exceeded(message),
+        EngineError::Cancelled { .. } => Status::cancelled(message),
         EngineError::MemoryLimit { .. } => Status::resource_exhausted(message),
         EngineError::Execution { .. } | EngineError::Internal(_) => Status::internal(message),
     }
