@@ -134,19 +134,7 @@ async fn errors_carry_codes_and_positions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_mode_needs_the_right_password() {
     let lake = shared_lake().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let users = dir.path().join("users.toml");
-    let hash = lakegate_coordinator::auth::hash_password("pa55").expect("hash");
-    std::fs::write(
-        &users,
-        format!("[[users]]\nname = \"ana\"\npassword_hash = \"{hash}\"\n"),
-    )
-    .expect("users file");
-    let users_file = format!("auth.users_file={}", users.display());
-    let server = LocalServer::start(
-        &lake.warehouse,
-        &["--set", "auth.mode=users", "--set", &users_file],
-    );
+    let (server, _users) = LocalServer::start_with_user(&lake.warehouse, "ana", "pa55");
 
     let mut anonymous = server.flight_client().await;
     let status = status_of(anonymous.execute("SELECT 1".into(), None).await);
@@ -264,6 +252,24 @@ async fn writes_are_refused_through_every_statement_path() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("an INSERT was prepared"),
     }
+    // Session statements have no columns, so JDBC runs them as updates: they work.
+    let set = "SET datafusion.execution.batch_size = 1024";
+    assert_eq!(
+        client.execute_update(set.into(), None).await.expect("SET"),
+        0
+    );
+    let mut prepared_set = client.prepare(set.into(), None).await.expect("prepare SET");
+    assert!(
+        prepared_set
+            .dataset_schema()
+            .expect("schema")
+            .fields()
+            .is_empty()
+    );
+    assert_eq!(
+        prepared_set.execute_update().await.expect("prepared SET"),
+        0
+    );
     // A read prepared and then run as an update is told to run as a query.
     let mut read = client
         .prepare("SELECT 1".into(), None)

@@ -268,6 +268,29 @@ impl LocalServer {
         }
     }
 
+    /// Starts `lakegate local` in users mode with one user, `user` / `password`; the users file
+    /// lives in the returned directory.
+    pub fn start_with_user(
+        warehouse: &Path,
+        user: &str,
+        password: &str,
+    ) -> (LocalServer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let users = dir.path().join("users.toml");
+        let hash = lakegate_coordinator::auth::hash_password(password).expect("hash");
+        std::fs::write(
+            &users,
+            format!("[[users]]\nname = \"{user}\"\npassword_hash = \"{hash}\"\n"),
+        )
+        .expect("users file");
+        let users_file = format!("auth.users_file={}", users.display());
+        let server = LocalServer::start(
+            warehouse,
+            &["--set", "auth.mode=users", "--set", &users_file],
+        );
+        (server, dir)
+    }
+
     /// A Flight SQL client connected to this server (no login: open mode).
     pub async fn flight_client(&self) -> FlightSqlServiceClient<Channel> {
         Self::client_for(self.port).await
@@ -320,6 +343,24 @@ pub async fn collect_query(
         );
     }
     Ok(batches)
+}
+
+/// The Python with the real clients (ADBC, psycopg, trino) that `.ci/run` installs:
+/// `LAKEGATE_PYTHON`, or the venv `.ci/run` makes.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("LAKEGATE_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let venv = home.join(".cache/lakegate-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with the client drivers: run .ci/run once (it makes {}) or set LAKEGATE_PYTHON",
+        venv.display()
+    );
+    venv
 }
 
 /// Sends Flight's `CancelFlightInfo` action for `info`; the status the server answers.

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
@@ -71,6 +73,13 @@ impl FlightSessions {
     }
 }
 
+/// Base64 with or without padding: arrow-go's Flight client (under the ADBC driver) sends
+/// Basic credentials unpadded, most others padded.
+const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 fn credentials(headers: &MetadataMap) -> Result<Credentials, Status> {
     let Some(value) = headers.get("authorization") else {
         return Ok(Credentials::None);
@@ -82,7 +91,7 @@ fn credentials(headers: &MetadataMap) -> Result<Credentials, Status> {
         return Ok(Credentials::Bearer(token.to_string()));
     }
     if let Some(encoded) = strip_scheme(value, "basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
+        let decoded = BASIC_BASE64
             .decode(encoded)
             .map_err(|_| Status::unauthenticated("Basic credentials are not base64"))?;
         let text = String::from_utf8(decoded)
@@ -104,4 +113,28 @@ fn credentials(headers: &MetadataMap) -> Result<Credentials, Status> {
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (given, rest) = value.split_once(' ')?;
     given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(encoded: &str) -> Credentials {
+        let mut headers = MetadataMap::new();
+        headers.insert("authorization", format!("Basic {encoded}").parse().unwrap());
+        credentials(&headers).unwrap()
+    }
+
+    #[test]
+    fn basic_credentials_are_read_padded_or_not() {
+        // "ana:pa5" encodes to a padded form; arrow-go sends it without the padding.
+        for encoded in ["YW5hOnBhNQ==", "YW5hOnBhNQ"] {
+            match basic(encoded) {
+                Credentials::Basic { user, password } => {
+                    assert_eq!((user.as_str(), password.as_str()), ("ana", "pa5"))
+                }
+                _ => panic!("{encoded} is not read as Basic credentials"),
+            }
+        }
+    }
 }

@@ -41,7 +41,7 @@ use crate::error::EngineError;
 use crate::params::values_of;
 use crate::query::QueryId;
 use crate::session::Session;
-use crate::statement::StatementError;
+use crate::statement::{StatementError, StatementKind};
 
 type DoGetStream = <FlightSqlFrontend as FlightService>::DoGetStream;
 
@@ -123,17 +123,24 @@ impl FlightSqlFrontend {
     }
 }
 
-/// The one answer to every kind of update: writes are refused as read-only, and a read sent as
-/// an update is told to come as a query.
-fn refuse_update(sql: &str) -> Status {
-    if let Err(e) =
+/// The one answer to every kind of update. Session statements (`SET`, `USE`) run and report
+/// no rows changed: JDBC sends them as updates, since they return no columns. Writes are
+/// refused as read-only, and a read sent as an update is told to come as a query.
+async fn run_update(engine: &Engine, session: &Session, sql: &str) -> Result<i64, Status> {
+    let classified =
         crate::statement::classify(sql, &datafusion::sql::sqlparser::dialect::GenericDialect {})
-    {
-        return engine_status(e.into());
+            .map_err(|e| engine_status(e.into()))?;
+    match classified.kind {
+        StatementKind::Set(_) | StatementKind::Use { .. } => {
+            engine.execute(session, sql).await.map_err(engine_status)?;
+            Ok(0)
+        }
+        _ => Err(engine_status(EngineError::Statement(
+            StatementError::Unsupported {
+                what: "a query sent as an update (send it with CommandStatementQuery)".into(),
+            },
+        ))),
     }
-    engine_status(EngineError::Statement(StatementError::Unsupported {
-        what: "a query sent as an update (send it with CommandStatementQuery)".into(),
-    }))
 }
 
 /// The Flight action that cancels a query.
@@ -288,14 +295,14 @@ impl FlightSqlService for FlightSqlFrontend {
         ))
     }
 
-    /// Updates are refused: the lake is read-only. A read sent as an update is told so.
+    /// Writes are refused: the lake is read-only. `SET` and `USE` run (JDBC sends them here).
     async fn do_put_statement_update(
         &self,
         command: CommandStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
-        Err(refuse_update(&command.query))
+        let session = self.sessions.session(&self.engine, request.metadata())?;
+        run_update(&self.engine, &session, &command.query).await
     }
 
     async fn get_flight_info_table_types(
@@ -496,9 +503,9 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandPreparedStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.sessions.session(&self.engine, request.metadata())?;
         let prepared = Prepared::decode(&query.prepared_statement_handle)?;
-        Err(refuse_update(&prepared.sql))
+        run_update(&self.engine, &session, &prepared.sql).await
     }
 
     /// The handle holds everything; closing it only checks it is one of ours.
