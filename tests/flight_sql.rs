@@ -11,13 +11,15 @@ use arrow::record_batch::RecordBatch;
 use arrow_flight::error::FlightError;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use arrow_flight::sql::{
+    ActionCancelQueryRequest, ActionCancelQueryResult, Any, CommandGetCrossReference,
     CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
-    CommandGetTables, CommandGetXdbcTypeInfo, SqlInfo,
+    CommandGetTables, CommandGetXdbcTypeInfo, ProstMessageExt, SqlInfo,
 };
 use arrow_flight::{CancelStatus, FlightInfo};
 use common::{LocalServer, shared_lake};
 use futures::TryStreamExt;
 use lakegate::tpch::TpchTable;
+use prost::Message;
 use tonic::transport::Channel;
 
 async fn fetch(client: &mut FlightSqlServiceClient<Channel>, info: FlightInfo) -> Vec<RecordBatch> {
@@ -348,6 +350,18 @@ async fn server_and_key_metadata_answer_with_the_flight_sql_schemas() {
         .await
         .expect("exported keys");
     assert_eq!(row_count(&fetch(&mut client, info).await), 0);
+    let info = client
+        .get_cross_reference(CommandGetCrossReference {
+            pk_catalog: None,
+            pk_db_schema: None,
+            pk_table: "nation".into(),
+            fk_catalog: None,
+            fk_db_schema: None,
+            fk_table: "customer".into(),
+        })
+        .await
+        .expect("cross reference");
+    assert_eq!(row_count(&fetch(&mut client, info).await), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,4 +412,27 @@ async fn a_ticket_cancelled_before_its_fetch_is_gone() {
         common::cancel_flight_info(&mut client, &info).await,
         CancelStatus::NotCancellable
     );
+
+    // The deprecated Flight SQL CancelQuery action (older JDBC drivers) works the same way.
+    let info = client
+        .execute("SELECT count(*) FROM orders".into(), None)
+        .await
+        .expect("plan");
+    let request = ActionCancelQueryRequest {
+        info: info.encode_to_vec().into(),
+    };
+    let action = arrow_flight::Action::new("CancelQuery", request.as_any().encode_to_vec());
+    let answers: Vec<_> = client
+        .do_action(action)
+        .await
+        .expect("CancelQuery")
+        .try_collect()
+        .await
+        .expect("answer");
+    let result: ActionCancelQueryResult = Any::decode(answers[0].body.clone())
+        .expect("Any")
+        .unpack()
+        .expect("unpack")
+        .expect("a CancelQuery result");
+    assert_eq!(result.result, 1, "CANCEL_RESULT_CANCELLED");
 }
