@@ -5,9 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
+use lakegate_executor::net::incoming;
 use lakegate_proto::registry::executor_registry_server::ExecutorRegistryServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::frontend::flight_sql::FlightSqlFrontend;
 use crate::registry::{ExecutorRegistry, RegistryEndpoint};
@@ -23,6 +23,6 @@ pub async fn serve(
         .add_service(FlightServiceServer::new(flight_sql))
         .add_optional_service(registry.map(|r| ExecutorRegistryServer::new(RegistryEndpoint(r))));
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
 }

@@ -5,12 +5,14 @@
 //! * [`codec`]: the `PhysicalExtensionCodec` that carries the scan inside serialised plans.
 //! * [`worker`]: the executor runtime, a datafusion-distributed worker reporting to the
 //!   coordinator; [`tracking`] counts the fragments it runs and [`memory`] gives each query
-//!   one memory pool; [`flight`] answers Arrow Flight `health` and `identity` actions.
+//!   one memory pool; [`flight`] answers Arrow Flight `health` and `identity` actions;
+//!   [`net`] accepts connections as every lakegate server wants them.
 
 pub mod codec;
 pub mod error;
 pub mod flight;
 pub mod memory;
+pub mod net;
 pub mod scan;
 pub mod tracking;
 pub mod worker;

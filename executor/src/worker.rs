@@ -28,12 +28,12 @@ use lakegate_proto::registry::HeartbeatRequest;
 use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
 use crate::flight::ExecutorFlight;
 use crate::memory::QueryPools;
+use crate::net::incoming;
 use crate::tracking::RunningTasks;
 
 /// How an executor runs and whom it reports to.
@@ -153,7 +153,7 @@ pub async fn run_executor(
         .add_service(worker.into_worker_server())
         .add_service(observability)
         .add_service(flight.into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .serve_with_incoming_shutdown(incoming(listener), drain)
         .await;
     heartbeats.abort();
     served.map_err(ExecutorError::from)
