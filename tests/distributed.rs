@@ -59,7 +59,37 @@ async fn tpch_on_one_two_and_three_executor_processes_matches_datafusion() {
                     r.len() == executors && r.iter().all(|(_, _, started)| *started > 0)
                 })
                 .await;
+            explain_shows_stages(&cluster).await;
         }
+    }
+}
+
+/// EXPLAIN shows the distributed plan stage by stage; EXPLAIN ANALYZE runs it and shows each
+/// stage's tasks with their metrics.
+async fn explain_shows_stages(cluster: &Cluster) {
+    let sql = "SELECT l_returnflag, count(*) FROM lineitem GROUP BY l_returnflag";
+    let plan = common::rows(&run_flight(cluster, &format!("EXPLAIN {sql}")).await);
+    let distributed = plan
+        .iter()
+        .find(|row| row[0] == "distributed_plan")
+        .map(|row| row[1].clone())
+        .expect("a distributed_plan row");
+    for part in [
+        "DistributedExec",
+        "Stage 1",
+        "IcebergScanExec",
+        "NetworkShuffleExec",
+    ] {
+        assert!(distributed.contains(part), "{part} in\n{distributed}");
+    }
+    let analyzed = common::rows(&run_flight(cluster, &format!("EXPLAIN ANALYZE {sql}")).await);
+    let text = analyzed
+        .iter()
+        .map(|row| row.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for part in ["Stage 1", "tasks=", "IcebergScanExec", "output_rows="] {
+        assert!(text.contains(part), "{part} in\n{text}");
     }
 }
 
