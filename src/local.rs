@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use lakegate_coordinator::catalog::file_io;
 use lakegate_coordinator::frontend::flight_sql::FlightSqlFrontend;
+use lakegate_coordinator::frontend::http;
 use lakegate_coordinator::registry::ExecutorRegistry;
 use lakegate_coordinator::server::serve;
 use lakegate_coordinator::{Authenticator, Config, Engine};
@@ -64,6 +65,7 @@ pub enum Role {
 #[derive(Debug, Clone)]
 pub struct Ready {
     pub flight_sql: SocketAddr,
+    pub http: SocketAddr,
     pub executors: Vec<ExecutorHandle>,
 }
 
@@ -111,7 +113,7 @@ pub async fn run(
         .local_addr()
         .map_err(|source| LocalError::Listen { addr, source })?;
     let frontend = FlightSqlFrontend::new(
-        engine,
+        engine.clone(),
         auth,
         Duration::from_secs(config.query.ticket_ttl_secs),
     );
@@ -142,8 +144,41 @@ pub async fn run(
         }
     }
 
+    let http_addr = config.server.http_addr;
+    let http_listener =
+        TcpListener::bind(http_addr)
+            .await
+            .map_err(|source| LocalError::Listen {
+                addr: http_addr,
+                source,
+            })?;
+    let http_bound = http_listener
+        .local_addr()
+        .map_err(|source| LocalError::Listen {
+            addr: http_addr,
+            source,
+        })?;
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(http::serve(http_listener, engine.clone(), async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    }));
+
+    // On shutdown: refuse new queries (and say why), let running ones finish within the
+    // grace period, then close the servers and stop the in-process executors.
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let lifecycle = engine.lifecycle().clone();
     let server = tokio::spawn(serve(listener, frontend, registry.clone(), async move {
         shutdown.await;
+        lifecycle.begin_stop();
+        let running = lifecycle.running();
+        println!("lakegate: stopping; taking no new queries, {running} still running");
+        if !lifecycle.wait_idle(grace).await {
+            println!(
+                "lakegate: {} queries still running after {} s; closing",
+                lifecycle.running(),
+                grace.as_secs()
+            );
+        }
         let _ = stop_tx.send(true);
     }));
     if let Some(registry) = &registry {
@@ -151,9 +186,11 @@ pub async fn run(
     }
     on_ready(Ready {
         flight_sql: bound,
+        http: http_bound,
         executors,
     });
     let served = server.await.map_err(|e| LocalError::Join(e.to_string()))?;
+    let _ = http.await;
     for task in tasks {
         let _ = task.await;
     }

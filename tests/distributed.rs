@@ -331,3 +331,59 @@ async fn a_terminated_executor_drains_its_query_and_exits_cleanly() {
     let rows = run_flight(&cluster, "SELECT count(*) FROM region").await;
     assert_eq!(common::rows(&rows), [["5"]]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_coordinator_finishes_running_queries_and_refuses_new_ones() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let expected = baseline_rows(&baseline_context(lake).await, LONG_QUERY).await;
+    let mut cluster = Cluster::start(&lake.warehouse, 2, &[]).await;
+    assert_eq!(cluster.coordinator.http_get("/healthz").await.0, 200);
+    assert_eq!(cluster.coordinator.http_get("/readyz").await.0, 200);
+
+    let port = cluster.coordinator.port;
+    let query = tokio::spawn(async move {
+        let client = common::LocalServer::client_for(port).await;
+        common::collect_query(client, LONG_QUERY).await
+    });
+    cluster
+        .wait_until("the query is running on the executors", |r| {
+            r.iter().any(|(_, running, _)| *running > 0)
+        })
+        .await;
+    let mut client = cluster.coordinator.flight_client().await;
+    cluster.coordinator.terminate();
+
+    // Stopping: not ready, and a new query is refused with the reason.
+    let mut ready = 200;
+    for _ in 0..50 {
+        ready = cluster.coordinator.http_get("/readyz").await.0;
+        if ready == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 503, "a stopping coordinator is not ready");
+    match client
+        .execute("SELECT count(*) FROM region".into(), None)
+        .await
+    {
+        Err(arrow_flight::error::FlightError::Tonic(status)) => {
+            assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+            assert!(status.message().contains("shutting down"), "{status:?}");
+        }
+        other => panic!("a stopping coordinator took a new query: {other:?}"),
+    }
+
+    // The query that was running finishes, right.
+    let actual = query
+        .await
+        .expect("query task")
+        .expect("the running query finishes on a stopping coordinator");
+    assert_same_rows("stopping coordinator", LONG_QUERY, &expected, &actual);
+    let status = cluster
+        .coordinator
+        .exited_within(Duration::from_secs(30))
+        .await;
+    assert!(status.success(), "the coordinator exited with {status}");
+}

@@ -72,12 +72,18 @@ pub struct StorageConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub flight_sql_addr: SocketAddr,
+    /// HTTP: `/healthz` and `/readyz` for probes.
+    pub http_addr: SocketAddr,
+    /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_secs: 60,
         }
     }
 }

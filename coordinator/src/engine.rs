@@ -46,6 +46,7 @@ use crate::catalog::{
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::guard::guard;
+use crate::lifecycle::Lifecycle;
 use crate::params::number_placeholders;
 use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
@@ -61,6 +62,7 @@ pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     cluster: Option<Cluster>,
     limits: RunLimits,
+    lifecycle: Arc<Lifecycle>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -120,6 +122,7 @@ impl Engine {
                 file_io: file_io(config),
                 bytes_per_task: config.cluster.bytes_per_task,
             }),
+            lifecycle: Arc::default(),
             limits: RunLimits {
                 timeout: (config.query.timeout_secs > 0)
                     .then(|| Duration::from_secs(config.query.timeout_secs)),
@@ -128,6 +131,11 @@ impl Engine {
                     .then_some(config.query.memory_limit_bytes),
             },
         }
+    }
+
+    /// Serving or stopping, and the queries running now.
+    pub fn lifecycle(&self) -> &Arc<Lifecycle> {
+        &self.lifecycle
     }
 
     /// Limits on one query's run: its deadline and how often it may be rerun after losing an
@@ -164,6 +172,9 @@ impl Engine {
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
+        if self.lifecycle.is_stopping() {
+            return Err(EngineError::ShuttingDown);
+        }
         let id = QueryId::new();
         let span = tracing::info_span!("query", %id, user = %session.principal());
         self.execute_as(id, session, sql, params)

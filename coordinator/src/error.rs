@@ -49,6 +49,12 @@ pub enum EngineError {
         limit_bytes: usize,
         message: String,
     },
+    /// The coordinator is stopping (SIGTERM) and takes no new query.
+    #[error(
+        "this lakegate coordinator is shutting down and takes no new queries; \
+         retry on another coordinator or after it restarts"
+    )]
+    ShuttingDown,
     /// Queries are distributed and no executor is registered and healthy.
     #[error("no executor is available to run the query")]
     NoExecutors,

@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::lifecycle::RunningQuery;
 use crate::query::QueryResult;
 use crate::registry::ExecutorRegistry;
 use crate::session::SessionVars;
@@ -41,6 +42,8 @@ struct Run {
     runs_left: usize,
     sent_rows: bool,
     deadline: Option<Instant>,
+    /// Counts the query as running until the run ends or is dropped.
+    _running: RunningQuery,
 }
 
 /// Wraps a started query so it obeys its deadline and reruns after losing an executor.
@@ -60,6 +63,7 @@ pub fn guard(
         snapshots,
     } = first;
     let placement = placement_of(&engine);
+    let running = engine.lifecycle().track();
     let run = Run {
         engine,
         vars,
@@ -70,6 +74,7 @@ pub fn guard(
         runs_left: limits.max_attempts.saturating_sub(1),
         sent_rows: false,
         deadline: limits.timeout.map(|t| Instant::now() + t),
+        _running: running,
     };
     // The state is `None` once the query ended in an error: the run, and with it every stream
     // of the plan on every executor, is dropped as the error is handed out.

@@ -6,7 +6,8 @@
 //!   values to its `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
 //! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`].
-//! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry).
+//! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
+//!   [`lifecycle`]: serving, then stopping without cutting running queries off.
 
 pub mod auth;
 pub mod catalog;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod frontend;
 mod guard;
+pub mod lifecycle;
 pub mod params;
 pub mod query;
 pub mod registry;

@@ -206,11 +206,21 @@ pub fn lakegate_bin() -> &'static str {
 pub struct LocalServer {
     child: Child,
     pub port: u16,
+    /// The HTTP port (`/healthz`, `/readyz`).
+    pub http_port: u16,
 }
 
 /// Spawns `lakegate ARGS` and waits for the stdout line starting with `prefix`; returns the
 /// process and the rest of that line. The rest of stdout is drained in the background.
 pub fn spawn_until(args: &[&str], prefix: &'static str) -> (Child, String) {
+    let (child, mut lines) = spawn_collecting(args, prefix);
+    let last = lines.pop().unwrap_or_default();
+    (child, last[prefix.len()..].trim().to_string())
+}
+
+/// Spawns `lakegate ARGS`; returns the process and every stdout line up to and including the
+/// first one starting with `prefix`.
+pub fn spawn_collecting(args: &[&str], prefix: &'static str) -> (Child, Vec<String>) {
     let mut child = Command::new(lakegate_bin())
         .args(args)
         .stdout(Stdio::piped())
@@ -221,15 +231,19 @@ pub fn spawn_until(args: &[&str], prefix: &'static str) -> (Child, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                let _ = tx.send(rest.trim().to_string());
-            }
+            let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut lines = Vec::new();
     loop {
-        if let Ok(rest) = rx.recv_timeout(Duration::from_millis(200)) {
-            return (child, rest);
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let done = line.starts_with(prefix);
+            lines.push(line);
+            if done {
+                return (child, lines);
+            }
+            continue;
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("lakegate {args:?} exited early: {status}");
@@ -259,12 +273,27 @@ impl LocalServer {
             &warehouse,
             "--flight-sql-addr",
             "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
         ];
         all.extend_from_slice(args);
-        let (child, addr) = spawn_until(&all, "Flight SQL listening on ");
+        LocalServer::spawn(&all)
+    }
+
+    /// Spawns `lakegate ARGS` and reads the ports it reports.
+    fn spawn(args: &[&str]) -> LocalServer {
+        let (child, lines) = spawn_collecting(args, "Flight SQL listening on ");
+        let reported = |prefix: &str| {
+            lines
+                .iter()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(port_of)
+                .unwrap_or_else(|| panic!("lakegate did not report {prefix:?}: {lines:?}"))
+        };
         LocalServer {
             child,
-            port: port_of(&addr),
+            port: reported("Flight SQL listening on "),
+            http_port: reported("HTTP listening on "),
         }
     }
 
@@ -289,6 +318,59 @@ impl LocalServer {
             &["--set", "auth.mode=users", "--set", &users_file],
         );
         (server, dir)
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the process does.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (up to `limit`) for the process to exit; its exit status.
+    pub async fn exited_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for lakegate") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "lakegate did not exit within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET path` on the HTTP port: the status code and the body.
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port))
+            .await
+            .expect("connect to the HTTP port");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("send request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("read response");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
     }
 
     /// A Flight SQL client connected to this server (no login: open mode).
@@ -406,14 +488,12 @@ impl Cluster {
             &warehouse,
             "--flight-sql-addr",
             "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
         ];
         args.extend_from_slice(&CLUSTER_SETTINGS);
         args.extend_from_slice(coordinator_args);
-        let (child, addr) = spawn_until(&args, "Flight SQL listening on ");
-        let coordinator = LocalServer {
-            child,
-            port: port_of(&addr),
-        };
+        let coordinator = LocalServer::spawn(&args);
         let mut cluster = Cluster {
             coordinator,
             executors: Vec::new(),

@@ -2,3 +2,4 @@
 //! and errors back into that protocol. None of them plans SQL itself.
 
 pub mod flight_sql;
+pub mod http;

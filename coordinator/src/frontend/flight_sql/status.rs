@@ -23,7 +23,9 @@ pub fn engine_status(err: EngineError) -> Status {
         EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
             Status::not_found(message)
         }
-        EngineError::Catalog { .. } | EngineError::NoExecutors => Status::unavailable(message),
+        EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
+            Status::unavailable(message)
+        }
         EngineError::TimedOut { .. } => Status::deadline_exceeded(message),
         EngineError::Cancelled { .. } => Status::cancelled(message),
         EngineError::MemoryLimit { .. } => Status::resource_exhausted(message),
