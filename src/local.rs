@@ -127,6 +127,8 @@ pub async fn run(
             .map_err(|source| LocalError::Listen { addr, source })?;
         let mut options = executor_options(&config);
         options.coordinator = format!("http://{bound}");
+        // In-process executors listen on loopback and are reached there.
+        options.advertise_host = None;
         let mut stop = stop_rx.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         tasks.push(tokio::spawn(run_executor(
@@ -207,6 +209,8 @@ pub fn executor_options(config: &Config) -> ExecutorOptions {
             .then_some(config.query.memory_limit_bytes),
         file_io: file_io(config),
         drain_timeout: Duration::from_secs(config.cluster.drain_timeout_secs),
+        advertise_host: Some(config.cluster.executor_advertise_host.clone())
+            .filter(|host| !host.is_empty()),
     }
 }
 

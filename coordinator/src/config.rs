@@ -26,7 +26,7 @@ pub struct Config {
 }
 
 /// Where the Iceberg catalog is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
     /// The name the catalog is loaded with and shown as in SQL (`lake.tpch.lineitem`). A SQL
@@ -43,6 +43,26 @@ pub struct CatalogConfig {
     pub refresh_interval_ms: u64,
 }
 
+/// A password in the catalog URI (`postgres://user:PASSWORD@host/db`) is never printed.
+impl std::fmt::Debug for CatalogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uri = match url::Url::parse(&self.uri) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("<hidden>"));
+                url.to_string()
+            }
+            _ => self.uri.clone(),
+        };
+        f.debug_struct("CatalogConfig")
+            .field("name", &self.name)
+            .field("uri", &uri)
+            .field("warehouse", &self.warehouse)
+            .field("default_schema", &self.default_schema)
+            .field("refresh_interval_ms", &self.refresh_interval_ms)
+            .finish()
+    }
+}
+
 impl Default for CatalogConfig {
     fn default() -> Self {
         Self {
@@ -56,7 +76,7 @@ impl Default for CatalogConfig {
 }
 
 /// Object-store settings, handed to iceberg's `FileIO` (keys as in the Iceberg S3 spec).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub s3_endpoint: Option<String>,
@@ -65,6 +85,22 @@ pub struct StorageConfig {
     pub s3_secret_access_key: Option<String>,
     pub s3_session_token: Option<String>,
     pub s3_path_style_access: Option<bool>,
+}
+
+/// Credentials are shown as set or not, never their value: `--check-config` and logs print
+/// the configuration.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |secret: &Option<String>| secret.as_ref().map(|_| "<set>");
+        f.debug_struct("StorageConfig")
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &hidden(&self.s3_access_key_id))
+            .field("s3_secret_access_key", &hidden(&self.s3_secret_access_key))
+            .field("s3_session_token", &hidden(&self.s3_session_token))
+            .field("s3_path_style_access", &self.s3_path_style_access)
+            .finish()
+    }
 }
 
 /// Listening addresses of the front ends.
@@ -159,6 +195,9 @@ pub struct ClusterConfig {
     pub coordinator_url: String,
     /// Where `lakegate executor` listens.
     pub executor_addr: SocketAddr,
+    /// The host an executor registers under when it listens on a wildcard address (on
+    /// Kubernetes: the pod IP, from the downward API). Empty: the listen address.
+    pub executor_advertise_host: String,
     pub heartbeat_interval_ms: u64,
     /// Silence after which an executor gets no new work.
     pub heartbeat_timeout_ms: u64,
@@ -175,6 +214,7 @@ impl Default for ClusterConfig {
             local_executors: 2,
             coordinator_url: "http://127.0.0.1:50051".into(),
             executor_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            executor_advertise_host: String::new(),
             heartbeat_interval_ms: 1000,
             heartbeat_timeout_ms: 10_000,
             bytes_per_task: 64 * 1024 * 1024,

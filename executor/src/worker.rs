@@ -50,6 +50,9 @@ pub struct ExecutorOptions {
     pub file_io: FileIO,
     /// How long a draining executor waits for its running tasks before it stops anyway.
     pub drain_timeout: Duration,
+    /// The host others reach this executor at, when it is not the address it listens on
+    /// (a pod listening on `0.0.0.0` advertises its pod IP).
+    pub advertise_host: Option<String>,
 }
 
 /// Why an executor stopped with an error.
@@ -109,7 +112,13 @@ pub async fn run_executor(
     on_ready: impl FnOnce(ExecutorHandle),
 ) -> Result<(), ExecutorError> {
     let addr = listener.local_addr().map_err(ExecutorError::Address)?;
-    let url_text = format!("http://{addr}");
+    let url_text = match options.advertise_host.as_deref() {
+        Some(host) if host.contains(':') && !host.starts_with('[') => {
+            format!("http://[{host}]:{}", addr.port())
+        }
+        Some(host) => format!("http://{host}:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
     let url = Url::parse(&url_text).map_err(|_| ExecutorError::Url(url_text))?;
     let running = RunningTasks::default();
     let worker = Worker::from_session_builder(ExecutorSessionBuilder {

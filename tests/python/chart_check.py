@@ -1,0 +1,120 @@
+"""Renders charts/lakegate with Helm's own engine (helm-python-sdk), lints it, validates every
+manifest against the Kubernetes schemas (kubernetes-validate) and writes the rendered lakegate
+TOML of each values set, so tests/chart.rs can parse it with lakegate's own config loader.
+
+    chart_check.py --chart DIR --out DIR
+
+Exits non-zero, naming the failed check.
+"""
+
+import argparse
+import os
+import sys
+
+import helm_python
+import kubernetes_validate
+import yaml
+
+KUBERNETES = "1.30.0"
+
+# The default values, and a production-like set: HPA, S3 with a credentials Secret, a REST
+# catalog and users-mode auth.
+VALUE_SETS = {
+    "default": {},
+    "s3-rest-hpa": {
+        "config": {
+            "catalog": {"uri": "https://rest-catalog.data.svc:8181", "warehouse": "s3://lake/wh"},
+            "storage": {
+                "s3Endpoint": "https://s3.eu-west-1.amazonaws.com",
+                "s3Region": "eu-west-1",
+                "s3PathStyleAccess": True,
+            },
+            "query": {"timeoutSecs": 600, "memoryLimitBytes": 8589934592},
+        },
+        "credentials": {"existingSecret": "lakegate-s3"},
+        "auth": {"mode": "users", "usersSecret": "lakegate-users"},
+        "executor": {"autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 20}},
+    },
+}
+
+
+def fail(what):
+    print(f"FAILED: {what}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(condition, what):
+    if not condition:
+        fail(what)
+    print(f"ok: {what}")
+
+
+def manifests(rendered):
+    for path, text in sorted(rendered.items()):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                yield path, doc
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chart", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    chart = helm_python.Chart.load(args.chart)
+    for name, values in VALUE_SETS.items():
+        report = helm_python.lint(args.chart, values, strict=False, kube_version=f"v{KUBERNETES}")
+        errors = [m for m in report.get("messages", []) if m.get("severity", 0) >= 3]
+        errors += report.get("errors", [])
+        check(not errors, f"{name}: helm lint reports no errors ({errors})")
+
+        rendered = chart.render(values=values, name="lg", namespace="data", is_install=True)
+        kinds = {}
+        for path, doc in manifests(rendered):
+            try:
+                kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                fail(f"{name}: {path} ({doc.get('kind')}) is not valid Kubernetes: {e.message}")
+            kinds.setdefault(doc["kind"], []).append(doc)
+        print(f"ok: {name}: every manifest validates ({sorted(kinds)})")
+
+        for kind in ["ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "ServiceAccount"]:
+            check(kind in kinds, f"{name}: renders a {kind}")
+        check(
+            ("HorizontalPodAutoscaler" in kinds) == bool(values.get("executor")),
+            f"{name}: an HPA exactly when autoscaling is on",
+        )
+        for deployment in kinds["Deployment"]:
+            pod = deployment["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            check(pod["securityContext"]["runAsNonRoot"], f"{name}: {deployment['metadata']['name']} runs as non-root")
+            check(
+                container["securityContext"]["readOnlyRootFilesystem"],
+                f"{name}: {deployment['metadata']['name']} has a read-only root filesystem",
+            )
+            check("livenessProbe" in container and "readinessProbe" in container,
+                  f"{name}: {deployment['metadata']['name']} has probes")
+        coordinator = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-coordinator"))
+        probe = coordinator["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+        check(probe["httpGet"]["path"] == "/readyz", f"{name}: the coordinator is ready on /readyz")
+        annotations = coordinator["spec"]["template"]["metadata"]["annotations"]
+        check(annotations.get("prometheus.io/scrape") == "true", f"{name}: scrape annotations on")
+        if values.get("credentials"):
+            executor = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-executor"))
+            env_from = executor["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+            check(env_from == [{"secretRef": {"name": "lakegate-s3"}}], f"{name}: credentials come from the Secret")
+            text = yaml.safe_dump(kinds)
+            check("secret_access_key" not in text.lower(), f"{name}: no secret is inlined")
+
+        toml = kinds["ConfigMap"][0]["data"]["lakegate.toml"]
+        with open(os.path.join(args.out, f"{name}.toml"), "w") as f:
+            f.write(toml)
+        notes = rendered.get("lakegate/templates/NOTES.txt", "")
+        check("grpc://" in notes, f"{name}: NOTES.txt tells how to connect")
+
+
+if __name__ == "__main__":
+    main()
