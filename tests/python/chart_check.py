@@ -17,25 +17,9 @@ import yaml
 
 KUBERNETES = "1.30.0"
 
-# The default values, and a production-like set: HPA, S3 with a credentials Secret, a REST
-# catalog and users-mode auth.
-VALUE_SETS = {
-    "default": {},
-    "s3-rest-hpa": {
-        "config": {
-            "catalog": {"uri": "https://rest-catalog.data.svc:8181", "warehouse": "s3://lake/wh"},
-            "storage": {
-                "s3Endpoint": "https://s3.eu-west-1.amazonaws.com",
-                "s3Region": "eu-west-1",
-                "s3PathStyleAccess": True,
-            },
-            "query": {"timeoutSecs": 600, "memoryLimitBytes": 8589934592},
-        },
-        "credentials": {"existingSecret": "lakegate-s3"},
-        "auth": {"mode": "users", "usersSecret": "lakegate-users"},
-        "executor": {"autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 20}},
-    },
-}
+# The default values, and the production-like values file in the chart's ci/ folder: HPA, S3
+# with a credentials Secret, a REST catalog and users-mode auth.
+VALUE_FILES = {"default": None, "s3-rest-hpa": "ci/s3-rest-hpa-values.yaml"}
 
 
 def fail(what):
@@ -65,7 +49,11 @@ def main():
     args = parser.parse_args()
 
     chart = helm_python.Chart.load(args.chart)
-    for name, values in VALUE_SETS.items():
+    for name, values_file in VALUE_FILES.items():
+        values = {}
+        if values_file:
+            with open(os.path.join(args.chart, values_file)) as f:
+                values = yaml.safe_load(f)
         report = helm_python.lint(args.chart, values, strict=False, kube_version=f"v{KUBERNETES}")
         errors = [m for m in report.get("messages", []) if m.get("severity", 0) >= 3]
         errors += report.get("errors", [])
