@@ -102,10 +102,20 @@ async fn a_query_planned_before_an_append_reads_the_snapshot_it_pinned() {
         "the running query must not see the append"
     );
 
-    // The listing is cached for the refresh interval; table metadata is loaded per query.
-    let after = rows(&engine_rows(&engine, &session, count).await)[0][0].clone();
-    let before: usize = before.parse().expect("count");
-    assert_eq!(after.parse::<usize>().expect("count"), before + appended);
+    // Table metadata is reused for the refresh interval (1 s): a new query sees the append
+    // within it.
+    let expected = before.parse::<usize>().expect("count") + appended;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let after = loop {
+        let after: usize = rows(&engine_rows(&engine, &session, count).await)[0][0]
+            .parse()
+            .expect("count");
+        if after == expected || std::time::Instant::now() > deadline {
+            break after;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(after, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,6 +26,12 @@ impl Principal {
     pub fn new(name: impl Into<String>) -> Self {
         Self { name: name.into() }
     }
+
+    /// What this principal may see, as a cache key part. With no per-table grants yet every
+    /// principal is its own scope, so two users never share a cached result.
+    pub fn scope(&self) -> &str {
+        &self.name
+    }
 }
 
 impl fmt::Display for Principal {

@@ -23,6 +23,34 @@ pub struct Config {
     pub auth: AuthConfig,
     pub query: QueryConfig,
     pub cluster: ClusterConfig,
+    pub cache: CacheConfig,
+}
+
+/// The result cache.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// Total bytes of cached results.
+    pub max_bytes: u64,
+    /// A larger result is streamed and not cached.
+    pub max_entry_bytes: u64,
+    /// Entries older than this are dropped; 0 keeps them until evicted.
+    pub ttl_secs: u64,
+    /// Entries not read for this long are dropped; 0 never.
+    pub idle_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 256 * 1024 * 1024,
+            max_entry_bytes: 16 * 1024 * 1024,
+            ttl_secs: 3600,
+            idle_secs: 600,
+        }
+    }
 }
 
 /// Where the Iceberg catalog is.
@@ -251,7 +279,9 @@ pub struct ConfigLoader {
     value: toml::Table,
 }
 
-const SECTIONS: [&str; 6] = ["catalog", "storage", "server", "auth", "query", "cluster"];
+const SECTIONS: [&str; 7] = [
+    "catalog", "storage", "server", "auth", "query", "cluster", "cache",
+];
 
 impl ConfigLoader {
     pub fn new() -> Self {

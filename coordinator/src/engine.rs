@@ -39,6 +39,7 @@ use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
 use crate::auth::Principal;
+use crate::cache::{CacheKey, Lookup, ResultCache, cacheable, replay};
 use crate::catalog::{
     Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotPins, connect_catalog, file_io,
     system_catalog,
@@ -50,7 +51,7 @@ use crate::lifecycle::Lifecycle;
 use crate::params::number_placeholders;
 use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
-use crate::session::{Session, SessionVars};
+use crate::session::{CacheMode, Session, SessionVars, check_setting};
 use crate::statement::{SetVariable, StatementKind, classify, explained};
 
 /// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
@@ -63,6 +64,8 @@ pub struct Engine {
     cluster: Option<Cluster>,
     limits: RunLimits,
     lifecycle: Arc<Lifecycle>,
+    /// Results of reads, shared by every front end; `None` with `cache.enabled = false`.
+    cache: Option<Arc<ResultCache>>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -123,6 +126,10 @@ impl Engine {
                 bytes_per_task: config.cluster.bytes_per_task,
             }),
             lifecycle: Arc::default(),
+            cache: config
+                .cache
+                .enabled
+                .then(|| Arc::new(ResultCache::new(&config.cache))),
             limits: RunLimits {
                 timeout: (config.query.timeout_secs > 0)
                     .then(|| Duration::from_secs(config.query.timeout_secs)),
@@ -131,6 +138,11 @@ impl Engine {
                     .then_some(config.query.memory_limit_bytes),
             },
         }
+    }
+
+    /// The result cache, when enabled.
+    pub fn cache(&self) -> Option<&Arc<ResultCache>> {
+        self.cache.as_ref()
     }
 
     /// Serving or stopping, and the queries running now.
@@ -246,7 +258,11 @@ impl Engine {
                 self.explain_distributed(id, &session.vars(), &classified.statement, &params)
                     .await
             }
-            StatementKind::Read | StatementKind::Explain | StatementKind::ExplainAnalyze => {
+            StatementKind::Read => {
+                self.read_through_cache(id, session, classified.statement, params)
+                    .await
+            }
+            StatementKind::Explain | StatementKind::ExplainAnalyze => {
                 let vars = session.vars();
                 let first = self
                     .run_read(id, &vars, classified.statement.clone(), &params)
@@ -262,6 +278,64 @@ impl Engine {
         }
     }
 
+    /// A read answered from the result cache when it can be: a stored result, or the
+    /// batches of an identical query running now; otherwise run (and stored when it fits).
+    async fn read_through_cache(
+        &self,
+        id: QueryId,
+        session: &Session,
+        statement: DfStatement,
+        params: Vec<ScalarValue>,
+    ) -> Result<QueryResult, EngineError> {
+        let vars = session.vars();
+        let planned = self
+            .plan_read(id, &vars, statement.clone(), &params)
+            .await?;
+        let snapshots = planned.pins.snapshots();
+        let mode = vars.cache_mode();
+        let keyed = match &self.cache {
+            Some(cache)
+                if mode != CacheMode::Off && cacheable(&planned.plan, !snapshots.is_empty()) =>
+            {
+                let key =
+                    CacheKey::new(&statement, &params, &vars, session.principal(), &snapshots);
+                Some((cache.clone(), key))
+            }
+            _ => None,
+        };
+        if let Some((cache, key)) = &keyed {
+            match cache.lookup(key, mode == CacheMode::On).await {
+                Lookup::Hit(hit) => {
+                    tracing::debug!("cache hit");
+                    return Ok(QueryResult {
+                        id,
+                        schema: hit.schema.clone(),
+                        stream: replay(&hit).map_err(EngineError::planning)?,
+                        plan: None,
+                        snapshots: hit.snapshots.clone(),
+                    });
+                }
+                Lookup::Joined(schema, stream) => {
+                    tracing::debug!("joined an identical running query");
+                    return Ok(QueryResult {
+                        id,
+                        schema,
+                        stream,
+                        plan: None,
+                        snapshots,
+                    });
+                }
+                Lookup::Miss => {}
+            }
+        }
+        let first = self.start_planned(id, planned).await?;
+        let mut result = guard(self.clone(), vars, statement, params, first);
+        if let Some((cache, key)) = keyed {
+            result.stream = cache.lead(key, result.stream, result.snapshots.clone());
+        }
+        Ok(result)
+    }
+
     /// Plans `statement` with the session variables `vars` and starts it.
     pub(crate) async fn run_read(
         &self,
@@ -270,6 +344,18 @@ impl Engine {
         statement: DfStatement,
         params: &[ScalarValue],
     ) -> Result<QueryResult, EngineError> {
+        let planned = self.plan_read(id, vars, statement, params).await?;
+        self.start_planned(id, planned).await
+    }
+
+    /// The logical plan of a read, its tables' snapshots pinned.
+    async fn plan_read(
+        &self,
+        id: QueryId,
+        vars: &SessionVars,
+        statement: DfStatement,
+        params: &[ScalarValue],
+    ) -> Result<Planned, EngineError> {
         let pins = Arc::new(SnapshotPins::default());
         let state = self.query_state(id, vars, pins.clone()).await?;
         let plan = state
@@ -284,6 +370,16 @@ impl Engine {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(EngineError::planning)?;
+        Ok(Planned { state, plan, pins })
+    }
+
+    /// Plans the execution of a planned read and starts it.
+    async fn start_planned(
+        &self,
+        id: QueryId,
+        planned: Planned,
+    ) -> Result<QueryResult, EngineError> {
+        let Planned { state, plan, pins } = planned;
         let physical = state
             .create_physical_plan(&plan)
             .await
@@ -390,10 +486,18 @@ impl Engine {
         let catalogs = MemoryCatalogProviderList::new();
         catalogs.register_catalog(
             self.lake.name().to_string(),
-            Arc::new(LakeCatalogProvider::new(self.lake.clone(), listing, pins)),
+            Arc::new(LakeCatalogProvider::new(
+                self.lake.clone(),
+                listing,
+                pins,
+                vars.max_staleness(),
+            )),
         );
-        let system =
-            system_catalog(self.registry().map(Arc::as_ref)).map_err(EngineError::planning)?;
+        let system = system_catalog(
+            self.registry().map(Arc::as_ref),
+            self.cache.as_ref().map(|c| c.stats()),
+        )
+        .map_err(EngineError::planning)?;
         catalogs.register_catalog(SYSTEM_CATALOG.to_string(), system);
         let builder = SessionStateBuilder::new()
             .with_config(config)
@@ -419,6 +523,12 @@ impl Engine {
 
     fn set_variable(&self, session: &Session, variable: SetVariable) -> Result<(), EngineError> {
         let SetVariable { name, value } = variable;
+        if let Some(value) = &value {
+            check_setting(&name, value).map_err(|message| EngineError::Setting {
+                name: name.clone(),
+                message,
+            })?;
+        }
         if let (true, Some(value)) = (name.starts_with("datafusion."), &value) {
             // Reject a bad value now rather than on every later query.
             ConfigOptions::default()
@@ -472,6 +582,13 @@ fn empty_result(id: QueryId) -> QueryResult {
         plan: None,
         snapshots: Vec::new(),
     }
+}
+
+/// A read planned as far as its logical plan, with the state that plans it further.
+struct Planned {
+    state: SessionState,
+    plan: LogicalPlan,
+    pins: Arc<SnapshotPins>,
 }
 
 /// What a prepared statement returns and takes.

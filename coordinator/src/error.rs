@@ -7,7 +7,7 @@ use crate::catalog::CatalogError;
 use crate::statement::{Position, StatementError, position_in};
 
 /// Why a statement failed, with the position in the SQL where one is known.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     /// Syntax errors, refused writes and unsupported statements.
     #[error(transparent)]
@@ -109,13 +109,9 @@ impl EngineError {
     /// Classifies an error raised while a result streams. The query's guard raises engine
     /// errors of its own (time and memory limits) inside the stream; they come out as they are.
     pub fn running(err: DataFusionError) -> Self {
-        let err = match err {
-            DataFusionError::External(inner) => match inner.downcast::<EngineError>() {
-                Ok(engine) => return *engine,
-                Err(inner) => DataFusionError::External(inner),
-            },
-            other => other,
-        };
+        if let Some(engine) = engine_error_in(&err) {
+            return engine.clone();
+        }
         match err.find_root() {
             DataFusionError::Internal(m) => EngineError::Internal(m.clone()),
             root => EngineError::Execution {
@@ -130,6 +126,17 @@ impl From<CatalogError> for EngineError {
         EngineError::Catalog {
             message: err.to_string(),
         }
+    }
+}
+
+/// An engine error raised inside a stream, through the wrappers it may travel in (a shared
+/// execution hands one error to every reader).
+fn engine_error_in(err: &DataFusionError) -> Option<&EngineError> {
+    match err {
+        DataFusionError::External(inner) => inner.downcast_ref::<EngineError>(),
+        DataFusionError::Shared(inner) => engine_error_in(inner),
+        DataFusionError::Context(_, inner) => engine_error_in(inner),
+        _ => None,
     }
 }
 

@@ -5,11 +5,13 @@
 //! * [`statement`]: what a SQL text asks for; writes are refused here. [`params`]: binding
 //!   values to its `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
-//! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`].
+//! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`];
+//!   [`cache`]: results of unchanged tables served again, identical queries run once.
 //! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
 //!   [`lifecycle`]: serving, then stopping without cutting running queries off.
 
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod engine;

@@ -54,3 +54,89 @@ impl Session {
         change(&mut self.vars.write().unwrap_or_else(|e| e.into_inner()));
     }
 }
+
+/// How a session uses the result cache (`SET cache = on|off|refresh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheMode {
+    /// Serve hits, store misses.
+    #[default]
+    On,
+    /// Neither read nor write the cache.
+    Off,
+    /// Run every query and store its result, replacing what was cached.
+    Refresh,
+}
+
+/// The session variable that sets [`CacheMode`].
+pub const CACHE_SETTING: &str = "cache";
+/// The session variable that accepts table metadata (and so results) up to N seconds old.
+pub const MAX_STALENESS_SETTING: &str = "max_staleness";
+
+impl SessionVars {
+    pub fn cache_mode(&self) -> CacheMode {
+        self.settings
+            .get(CACHE_SETTING)
+            .and_then(|v| parse_cache_mode(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// `max_staleness`, or zero: only the catalog's refresh interval applies.
+    pub fn max_staleness(&self) -> std::time::Duration {
+        self.settings
+            .get(MAX_STALENESS_SETTING)
+            .and_then(|v| parse_seconds(v).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Checks a lakegate session variable's value; `Err` says what is accepted.
+pub fn check_setting(name: &str, value: &str) -> Result<(), String> {
+    match name {
+        CACHE_SETTING => parse_cache_mode(value).map(|_| ()),
+        MAX_STALENESS_SETTING => parse_seconds(value).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn parse_cache_mode(value: &str) -> Result<CacheMode, String> {
+    match value
+        .trim()
+        .trim_matches('\'')
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "on" | "true" => Ok(CacheMode::On),
+        "off" | "false" => Ok(CacheMode::Off),
+        "refresh" => Ok(CacheMode::Refresh),
+        other => Err(format!("expected on, off or refresh, got {other:?}")),
+    }
+}
+
+/// Whole seconds, optionally with an `s` suffix: `30`, `30s`.
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    let text = value.trim().trim_matches('\'');
+    let digits = text.strip_suffix('s').unwrap_or(text).trim();
+    digits
+        .parse::<u64>()
+        .map(std::time::Duration::from_secs)
+        .map_err(|_| format!("expected whole seconds such as 30 or 30s, got {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_and_staleness_settings_parse_or_say_what_is_expected() {
+        assert_eq!(parse_cache_mode("OFF"), Ok(CacheMode::Off));
+        assert_eq!(parse_cache_mode("'refresh'"), Ok(CacheMode::Refresh));
+        assert!(
+            check_setting("cache", "maybe")
+                .unwrap_err()
+                .contains("on, off or refresh")
+        );
+        assert_eq!(parse_seconds("30s"), Ok(std::time::Duration::from_secs(30)));
+        assert!(check_setting("max_staleness", "soon").is_err());
+        assert_eq!(check_setting("datafusion.x", "anything"), Ok(()));
+    }
+}

@@ -13,7 +13,7 @@ mod provider;
 mod system;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,6 +89,9 @@ pub struct Lake {
     catalog: Arc<dyn Catalog>,
     refresh_interval: Duration,
     listing: Mutex<Option<(Instant, Arc<Listing>)>>,
+    /// Loaded table metadata (and so each table's current snapshot) with when it was loaded:
+    /// repeated queries read it from here instead of asking the catalog every time.
+    tables: std::sync::Mutex<HashMap<TableRef, (Instant, Table)>>,
 }
 
 impl Lake {
@@ -102,6 +105,7 @@ impl Lake {
             catalog,
             refresh_interval,
             listing: Mutex::new(None),
+            tables: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -129,9 +133,18 @@ impl Lake {
         Ok(fresh)
     }
 
-    /// Forgets the cached listing so the next query lists the catalog again.
+    /// Forgets the cached listing and table metadata, so the next query asks the catalog.
     pub async fn invalidate(&self) {
         *self.listing.lock().await = None;
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// How old loaded metadata may be by default: a commit is seen within this.
+    pub fn refresh_interval(&self) -> Duration {
+        self.refresh_interval
     }
 
     async fn list(&self) -> Result<Listing, CatalogError> {
@@ -167,10 +180,37 @@ impl Lake {
     }
 
     /// Loads a table's current metadata.
+    /// The table's metadata, at most one refresh interval old.
     pub async fn load_table(&self, table: &TableRef) -> Result<Table, CatalogError> {
-        self.catalog
+        self.load_table_fresh(table, Duration::ZERO).await
+    }
+
+    /// The table's metadata, loaded at most `max_age` ago (at least the refresh interval):
+    /// younger cached metadata is reused, older is loaded again.
+    pub async fn load_table_fresh(
+        &self,
+        table: &TableRef,
+        max_age: Duration,
+    ) -> Result<Table, CatalogError> {
+        let max_age = max_age.max(self.refresh_interval);
+        if let Some((loaded_at, cached)) = self
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(table)
+            && loaded_at.elapsed() < max_age
+        {
+            return Ok(cached.clone());
+        }
+        let loaded = self
+            .catalog
             .load_table(&table.ident()?)
             .await
-            .map_err(|source| CatalogError::iceberg(format!("loading table {table}"), source))
+            .map_err(|source| CatalogError::iceberg(format!("loading table {table}"), source))?;
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(table.clone(), (Instant::now(), loaded.clone()));
+        Ok(loaded)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
@@ -55,14 +56,23 @@ pub struct LakeCatalogProvider {
     lake: Arc<Lake>,
     listing: Arc<Listing>,
     pins: Arc<SnapshotPins>,
+    /// How old the table metadata this query reads may be (`max_staleness`; at least the
+    /// catalog's refresh interval).
+    max_age: Duration,
 }
 
 impl LakeCatalogProvider {
-    pub fn new(lake: Arc<Lake>, listing: Arc<Listing>, pins: Arc<SnapshotPins>) -> Self {
+    pub fn new(
+        lake: Arc<Lake>,
+        listing: Arc<Listing>,
+        pins: Arc<SnapshotPins>,
+        max_age: Duration,
+    ) -> Self {
         Self {
             lake,
             listing,
             pins,
+            max_age,
         }
     }
 }
@@ -79,6 +89,7 @@ impl CatalogProvider for LakeCatalogProvider {
             schema: name.to_string(),
             tables: tables.clone(),
             pins: self.pins.clone(),
+            max_age: self.max_age,
         }))
     }
 }
@@ -90,6 +101,7 @@ struct LakeSchemaProvider {
     schema: String,
     tables: Vec<String>,
     pins: Arc<SnapshotPins>,
+    max_age: Duration,
 }
 
 #[async_trait]
@@ -108,7 +120,7 @@ impl SchemaProvider for LakeSchemaProvider {
         }
         let table = self
             .lake
-            .load_table(&table_ref)
+            .load_table_fresh(&table_ref, self.max_age)
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let provider = IcebergTableProvider::pinned(table_ref, table)

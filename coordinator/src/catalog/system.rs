@@ -2,6 +2,8 @@
 //!
 //! * `system.runtime.executors`: the executor registry (URL, running and started scan
 //!   streams, draining).
+//! * `system.runtime.cache`: the result cache's counters and size (one row; none when the
+//!   cache is off).
 
 use std::sync::Arc;
 
@@ -12,15 +14,20 @@ use datafusion::catalog::{MemoryCatalogProvider, MemorySchemaProvider};
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 
+use crate::cache::CacheStats;
 use crate::registry::ExecutorRegistry;
 
 /// Name of the catalog.
 pub const SYSTEM_CATALOG: &str = "system";
 
 /// A `system` catalog over the current state of `registry`.
-pub fn system_catalog(registry: Option<&ExecutorRegistry>) -> Result<Arc<dyn CatalogProvider>> {
+pub fn system_catalog(
+    registry: Option<&ExecutorRegistry>,
+    cache: Option<CacheStats>,
+) -> Result<Arc<dyn CatalogProvider>> {
     let runtime = MemorySchemaProvider::new();
     runtime.register_table("executors".into(), Arc::new(executors_table(registry)?))?;
+    runtime.register_table("cache".into(), Arc::new(cache_table(cache)?))?;
     let catalog = MemoryCatalogProvider::new();
     catalog.register_schema("runtime", Arc::new(runtime))?;
     Ok(Arc::new(catalog))
@@ -55,6 +62,39 @@ fn executors_table(registry: Option<&ExecutorRegistry>) -> Result<MemTable> {
             Arc::new(BooleanArray::from_iter(
                 executors.iter().map(|e| Some(e.draining)),
             )),
+        ],
+    )?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}
+
+fn cache_table(stats: Option<CacheStats>) -> Result<MemTable> {
+    let names = [
+        "hits",
+        "misses",
+        "coalesced",
+        "evictions",
+        "bytes",
+        "entries",
+    ];
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|name| Field::new(*name, DataType::UInt64, false))
+            .collect::<Vec<_>>(),
+    ));
+    let rows: Vec<CacheStats> = stats.into_iter().collect();
+    let column = |value: fn(&CacheStats) -> u64| -> arrow::array::ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(value)))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            column(|s| s.hits),
+            column(|s| s.misses),
+            column(|s| s.coalesced),
+            column(|s| s.evictions),
+            column(|s| s.bytes),
+            column(|s| s.entries),
         ],
     )?;
     MemTable::try_new(schema, vec![vec![batch]])

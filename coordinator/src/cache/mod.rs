@@ -1,0 +1,199 @@
+//! The result cache: repeated reads of unchanged tables answered without running anything.
+//!
+//! An entry's key holds everything that decides the answer ([`CacheKey`]): the statement as
+//! the parser re-prints it (so whitespace, keyword case and comments do not matter), bound
+//! parameters, the session settings that change results, the caller's access scope, and the
+//! `(table, snapshot id)` of every table the plan reads. A commit makes a new snapshot, hence a
+//! new key: an entry is never stale, it just stops being asked for and ages out.
+//!
+//! Identical misses that overlap run once ([`flight`]): the first starts a shared execution,
+//! the others read the same batches as they arrive. Only a complete, successful result no
+//! bigger than `cache.max_entry_bytes` is published.
+
+mod flight;
+mod key;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::memory::MemoryStream;
+use moka::future::Cache;
+
+pub use flight::{Flight, Outcome};
+pub use key::{CacheKey, cacheable};
+
+use crate::catalog::{SnapshotId, TableRef};
+use crate::config::CacheConfig;
+
+/// A complete result.
+#[derive(Debug)]
+pub struct CachedResult {
+    pub schema: SchemaRef,
+    pub batches: Arc<Vec<RecordBatch>>,
+    pub snapshots: Vec<(TableRef, Option<SnapshotId>)>,
+    pub bytes: usize,
+}
+
+/// Counters since start, and the current size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    /// Misses that joined an identical running execution instead of starting one.
+    pub coalesced: u64,
+    pub evictions: u64,
+    pub bytes: u64,
+    pub entries: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    coalesced: AtomicU64,
+    evictions: Arc<AtomicU64>,
+}
+
+/// Results by key, and the executions under way.
+pub struct ResultCache {
+    entries: Cache<CacheKey, Arc<CachedResult>>,
+    in_flight: Mutex<HashMap<CacheKey, Arc<Flight>>>,
+    max_entry_bytes: usize,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for ResultCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultCache")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// What a lookup found.
+pub enum Lookup {
+    /// A complete result.
+    Hit(Arc<CachedResult>),
+    /// An identical query is running: read its batches.
+    Joined(SchemaRef, SendableRecordBatchStream),
+    /// Nothing: run it (and lead the flight others may join).
+    Miss,
+}
+
+impl ResultCache {
+    pub fn new(config: &CacheConfig) -> Self {
+        let counters = Counters::default();
+        let evictions = counters.evictions.clone();
+        let mut builder = Cache::builder()
+            .max_capacity(config.max_bytes)
+            .weigher(|_key, value: &Arc<CachedResult>| {
+                u32::try_from(value.bytes).unwrap_or(u32::MAX)
+            })
+            .eviction_listener(move |_key, _value, cause| {
+                if cause.was_evicted() {
+                    evictions.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        if config.ttl_secs > 0 {
+            builder = builder.time_to_live(Duration::from_secs(config.ttl_secs));
+        }
+        if config.idle_secs > 0 {
+            builder = builder.time_to_idle(Duration::from_secs(config.idle_secs));
+        }
+        Self {
+            entries: builder.build(),
+            in_flight: Mutex::new(HashMap::new()),
+            max_entry_bytes: usize::try_from(config.max_entry_bytes).unwrap_or(usize::MAX),
+            counters,
+        }
+    }
+
+    /// A cached result, or the running execution to join. `use_entries` false (`SET cache =
+    /// refresh`) skips stored results but still joins a running execution.
+    pub async fn lookup(&self, key: &CacheKey, use_entries: bool) -> Lookup {
+        if use_entries && let Some(hit) = self.entries.get(key).await {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Hit(hit);
+        }
+        let flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned();
+        if let Some(flight) = flight
+            && let Some(reader) = flight.reader()
+        {
+            self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Joined(flight.schema(), reader);
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        Lookup::Miss
+    }
+
+    /// Starts the shared execution of `rows` under `key`; the caller reads the returned
+    /// stream. The result is stored when it completes whole and small enough.
+    pub fn lead(
+        self: &Arc<Self>,
+        key: CacheKey,
+        rows: SendableRecordBatchStream,
+        snapshots: Vec<(TableRef, Option<SnapshotId>)>,
+    ) -> SendableRecordBatchStream {
+        let schema = rows.schema();
+        let flight = Flight::new(schema.clone(), self.max_entry_bytes);
+        let Some(reader) = flight.reader() else {
+            return rows;
+        };
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), flight.clone());
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let outcome = flight.clone().drive(rows).await;
+            if let Outcome::Complete(Some(batches)) = outcome {
+                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                let result = CachedResult {
+                    schema,
+                    batches,
+                    snapshots,
+                    bytes,
+                };
+                cache.entries.insert(key.clone(), Arc::new(result)).await;
+            }
+            let mut in_flight = cache.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if in_flight.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                in_flight.remove(&key);
+            }
+        });
+        reader
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.counters.hits.load(Ordering::Relaxed),
+            misses: self.counters.misses.load(Ordering::Relaxed),
+            coalesced: self.counters.coalesced.load(Ordering::Relaxed),
+            evictions: self.counters.evictions.load(Ordering::Relaxed),
+            bytes: self.entries.weighted_size(),
+            entries: self.entries.entry_count(),
+        }
+    }
+
+    /// Forgets every stored result (results of new snapshots would miss anyway; this frees
+    /// the memory now).
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+}
+
+/// A stored result as a fresh stream.
+pub fn replay(result: &CachedResult) -> datafusion::error::Result<SendableRecordBatchStream> {
+    let stream = MemoryStream::try_new(result.batches.to_vec(), result.schema.clone(), None)?;
+    Ok(Box::pin(stream))
+}
