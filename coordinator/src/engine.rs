@@ -303,8 +303,10 @@ impl Engine {
             }
             _ => None,
         };
+        let mut leader = None;
         if let Some((cache, key)) = &keyed {
-            match cache.lookup(key, mode == CacheMode::On).await {
+            let schema = Arc::new(planned.plan.schema().as_arrow().clone());
+            match cache.lookup(key, mode == CacheMode::On, schema).await {
                 Lookup::Hit(hit) => {
                     tracing::debug!("cache hit");
                     return Ok(QueryResult {
@@ -325,13 +327,13 @@ impl Engine {
                         snapshots,
                     });
                 }
-                Lookup::Miss => {}
+                Lookup::Lead(lead) => leader = Some(lead),
             }
         }
         let first = self.start_planned(id, planned).await?;
         let mut result = guard(self.clone(), vars, statement, params, first);
-        if let Some((cache, key)) = keyed {
-            result.stream = cache.lead(key, result.stream, result.snapshots.clone());
+        if let Some(leader) = leader {
+            result.stream = leader.start(result.stream, result.snapshots.clone());
         }
         Ok(result)
     }
@@ -504,21 +506,27 @@ impl Engine {
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(Arc::new(catalogs))
             .with_default_features();
-        let Some(cluster) = &self.cluster else {
-            return Ok(builder.build());
+        let mut state = match &self.cluster {
+            None => builder.build(),
+            Some(cluster) => {
+                let mut scan_options = IcebergScanOptions::default();
+                scan_options.bytes_per_task = cluster.bytes_per_task;
+                builder
+                    .with_distributed_passthrough_headers(fragment_headers(id, &self.limits)?)
+                    .map_err(EngineError::planning)?
+                    .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
+                    .with_distributed_planner()
+                    .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
+                    .with_distributed_option_extension(scan_options)
+                    .with_distributed_desired_task_count_handler(desired_task_count)
+                    .with_distributed_scale_up_leaf_node_handler(scale_up)
+                    .build()
+            }
         };
-        let mut scan_options = IcebergScanOptions::default();
-        scan_options.bytes_per_task = cluster.bytes_per_task;
-        Ok(builder
-            .with_distributed_passthrough_headers(fragment_headers(id, &self.limits)?)
-            .map_err(EngineError::planning)?
-            .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
-            .with_distributed_planner()
-            .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
-            .with_distributed_option_extension(scan_options)
-            .with_distributed_desired_task_count_handler(desired_task_count)
-            .with_distributed_scale_up_leaf_node_handler(scale_up)
-            .build())
+        // The query's start time: `now()` and `current_date` are folded to it when planned
+        // (DataFusion's SessionContext does this in `sql()`; a hand-built state must too).
+        state.mark_start_execution();
+        Ok(state)
     }
 
     fn set_variable(&self, session: &Session, variable: SetVariable) -> Result<(), EngineError> {

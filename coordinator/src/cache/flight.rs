@@ -124,6 +124,12 @@ impl Flight {
         }
     }
 
+    /// Ends a flight whose execution never started: its readers get `why`.
+    pub fn abandon(&self, why: &str) {
+        let err = DataFusionError::Execution(why.to_string());
+        self.finish(Err(Arc::new(err)));
+    }
+
     fn push(&self, batch: RecordBatch) {
         {
             let mut state = self.lock();

@@ -2,8 +2,13 @@
 
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use std::ops::ControlFlow;
+
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{
+    Expr as SqlExpr, Ident, ObjectName, ObjectNamePart, visit_expressions_mut, visit_relations_mut,
+};
 
 use crate::auth::Principal;
 use crate::catalog::{SnapshotId, TableRef};
@@ -36,11 +41,49 @@ impl CacheKey {
             .map(|(table, snapshot)| format!("{table}@{snapshot:?}"))
             .collect();
         CacheKey(format!(
-            "{statement}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{}\u{0}{snapshots:?}",
+            "{}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{}\u{0}{snapshots:?}",
+            normalized(statement),
             vars.catalog,
             vars.schema,
             principal.scope(),
         ))
+    }
+}
+
+/// The statement as the parser re-prints it, unquoted identifiers (columns, tables, function
+/// names) folded to lower case as SQL resolves them: `COUNT(*)` and `count(*)` are one query.
+/// Aliases keep their case, since they name the result's columns.
+fn normalized(statement: &DfStatement) -> String {
+    let mut statement = statement.clone();
+    if let DfStatement::Statement(inner) = &mut statement {
+        let _ = visit_expressions_mut(inner.as_mut(), |expr| {
+            match expr {
+                SqlExpr::Identifier(ident) => fold(ident),
+                SqlExpr::CompoundIdentifier(idents) => idents.iter_mut().for_each(fold),
+                SqlExpr::Function(function) => fold_name(&mut function.name),
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let _ = visit_relations_mut(inner.as_mut(), |name| {
+            fold_name(name);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    statement.to_string()
+}
+
+fn fold(ident: &mut Ident) {
+    if ident.quote_style.is_none() {
+        ident.value = ident.value.to_lowercase();
+    }
+}
+
+fn fold_name(name: &mut ObjectName) {
+    for part in &mut name.0 {
+        if let ObjectNamePart::Identifier(ident) = part {
+            fold(ident);
+        }
     }
 }
 
@@ -73,5 +116,37 @@ fn is_unstable(expr: &Expr) -> bool {
         Expr::AggregateFunction(f) => f.func.signature().volatility == Volatility::Volatile,
         Expr::WindowFunction(_) => false,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::parser::DFParser;
+
+    use super::*;
+
+    fn key(sql: &str) -> String {
+        normalized(&DFParser::parse_sql(sql).unwrap().pop_front().unwrap())
+    }
+
+    #[test]
+    fn spelling_does_not_change_the_key_but_meaning_does() {
+        let a = key("SELECT l_returnflag, count(*) FROM lineitem GROUP BY 1");
+        let b = key("select L_RETURNFLAG,\n  COUNT(*) -- comment\nFROM LineItem group by 1");
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            key("SELECT l_returnflag, count(*) FROM lineitem GROUP BY 1 LIMIT 1")
+        );
+        assert_ne!(
+            key("SELECT 1 AS A"),
+            key("SELECT 1 AS a"),
+            "aliases name columns"
+        );
+        assert_ne!(
+            key("SELECT \"X\" FROM t"),
+            key("SELECT x FROM t"),
+            "quoted keeps case"
+        );
     }
 }

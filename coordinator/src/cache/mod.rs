@@ -81,8 +81,8 @@ pub enum Lookup {
     Hit(Arc<CachedResult>),
     /// An identical query is running: read its batches.
     Joined(SchemaRef, SendableRecordBatchStream),
-    /// Nothing: run it (and lead the flight others may join).
-    Miss,
+    /// Nothing: this caller runs the query, and identical queries from now on join it.
+    Lead(Leader),
 }
 
 impl ResultCache {
@@ -113,65 +113,44 @@ impl ResultCache {
         }
     }
 
-    /// A cached result, or the running execution to join. `use_entries` false (`SET cache =
-    /// refresh`) skips stored results but still joins a running execution.
-    pub async fn lookup(&self, key: &CacheKey, use_entries: bool) -> Lookup {
+    /// A stored result, the running execution to join, or the lead of a new one. Joining and
+    /// leading are decided under one lock, so of N identical misses exactly one leads.
+    /// `use_entries` false (`SET cache = refresh`) skips stored results. `schema` is the
+    /// result schema the plan promises.
+    pub async fn lookup(
+        self: &Arc<Self>,
+        key: &CacheKey,
+        use_entries: bool,
+        schema: SchemaRef,
+    ) -> Lookup {
         if use_entries && let Some(hit) = self.entries.get(key).await {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Lookup::Hit(hit);
         }
-        let flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned();
-        if let Some(flight) = flight
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = in_flight.get(key)
             && let Some(reader) = flight.reader()
         {
             self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
             return Lookup::Joined(flight.schema(), reader);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        Lookup::Miss
+        let flight = Flight::new(schema, self.max_entry_bytes);
+        let reader = flight.reader();
+        in_flight.insert(key.clone(), flight.clone());
+        Lookup::Lead(Leader {
+            cache: self.clone(),
+            key: key.clone(),
+            flight,
+            reader,
+        })
     }
 
-    /// Starts the shared execution of `rows` under `key`; the caller reads the returned
-    /// stream. The result is stored when it completes whole and small enough.
-    pub fn lead(
-        self: &Arc<Self>,
-        key: CacheKey,
-        rows: SendableRecordBatchStream,
-        snapshots: Vec<(TableRef, Option<SnapshotId>)>,
-    ) -> SendableRecordBatchStream {
-        let schema = rows.schema();
-        let flight = Flight::new(schema.clone(), self.max_entry_bytes);
-        let Some(reader) = flight.reader() else {
-            return rows;
-        };
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone(), flight.clone());
-        let cache = self.clone();
-        tokio::spawn(async move {
-            let outcome = flight.clone().drive(rows).await;
-            if let Outcome::Complete(Some(batches)) = outcome {
-                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-                let result = CachedResult {
-                    schema,
-                    batches,
-                    snapshots,
-                    bytes,
-                };
-                cache.entries.insert(key.clone(), Arc::new(result)).await;
-            }
-            let mut in_flight = cache.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            if in_flight.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                in_flight.remove(&key);
-            }
-        });
-        reader
+    fn forget_flight(&self, key: &CacheKey, flight: &Arc<Flight>) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if in_flight.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            in_flight.remove(key);
+        }
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -189,6 +168,58 @@ impl ResultCache {
     /// the memory now).
     pub fn clear(&self) {
         self.entries.invalidate_all();
+    }
+}
+
+/// The caller that runs a missed query for everyone who asks for it meanwhile. Dropped
+/// without [`Leader::start`] (planning failed), it fails its flight so no follower waits.
+pub struct Leader {
+    cache: Arc<ResultCache>,
+    key: CacheKey,
+    flight: Arc<Flight>,
+    reader: Option<SendableRecordBatchStream>,
+}
+
+impl Leader {
+    /// Runs `rows` for every reader of the flight and returns this caller's stream; the
+    /// result is stored when it completes whole and small enough.
+    pub fn start(
+        mut self,
+        rows: SendableRecordBatchStream,
+        snapshots: Vec<(TableRef, Option<SnapshotId>)>,
+    ) -> SendableRecordBatchStream {
+        let Some(reader) = self.reader.take() else {
+            return rows;
+        };
+        let cache = self.cache.clone();
+        let key = self.key.clone();
+        let flight = self.flight.clone();
+        tokio::spawn(async move {
+            let schema = flight.schema();
+            let outcome = flight.clone().drive(rows).await;
+            if let Outcome::Complete(Some(batches)) = outcome {
+                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                let result = CachedResult {
+                    schema,
+                    batches,
+                    snapshots,
+                    bytes,
+                };
+                cache.entries.insert(key.clone(), Arc::new(result)).await;
+            }
+            cache.forget_flight(&key, &flight);
+        });
+        reader
+    }
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            self.flight
+                .abandon("the identical query this one joined failed to start");
+            self.cache.forget_flight(&self.key, &self.flight);
+        }
     }
 }
 

@@ -1,0 +1,206 @@
+//! The result cache: hits run nothing, commits are seen within the refresh interval, identical
+//! concurrent queries run once, failures and volatile functions are never served from it, and
+//! principals never share entries.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{
+    LocalServer, TestLake, assert_same_rows, baseline_context, baseline_rows, engine_rows, rows,
+    session, shared_lake,
+};
+use lakegate::tpch::{TpchTable, append_batches, arrow_schema_with_ids};
+use lakegate_coordinator::cache::CacheStats;
+use lakegate_coordinator::{Engine, Principal};
+
+fn stats(engine: &Engine) -> CacheStats {
+    engine.cache().expect("the cache is on by default").stats()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_query_is_a_hit_and_no_executor_scans_anything() {
+    let lake = shared_lake().await;
+    // Scans spread over the in-process executors, which report the scans they start.
+    let server = LocalServer::start(
+        &lake.warehouse,
+        &[
+            "--set",
+            "cluster.bytes_per_task=1",
+            "--set",
+            "cluster.heartbeat_interval_ms=100",
+        ],
+    );
+    let query = |sql: &'static str| async move {
+        let client = LocalServer::client_for(server.port).await;
+        common::collect_query(client, sql).await.expect(sql)
+    };
+    let scans = || async {
+        let batches = query("SELECT sum(scans_started) FROM system.runtime.executors").await;
+        rows(&batches)[0][0].clone()
+    };
+    let cache = || async { rows(&query("SELECT hits, misses FROM system.runtime.cache").await) };
+
+    let first = query("SELECT l_returnflag, count(*) FROM lineitem GROUP BY 1 ORDER BY 1").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let scanned = scans().await;
+    assert_ne!(scanned, "0", "the miss ran on the executors");
+    assert_eq!(cache().await, [["0", "1"]]);
+
+    // The same statement, written differently: whitespace, keyword case, a comment.
+    let again =
+        query("select l_returnflag,   COUNT(*) -- flags\n from lineitem group by 1 order by 1")
+            .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(rows(&again), rows(&first));
+    assert_eq!(cache().await, [["1", "1"]], "a hit, no new miss");
+    assert_eq!(
+        scans().await,
+        scanned,
+        "a hit starts no scan on any executor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_is_seen_within_the_refresh_interval_and_other_tables_stay_hits() {
+    let lake = TestLake::write(common::TEST_SCALE).await;
+    let engine = lake.engine().await;
+    let session = session(&engine);
+    let lineitems = "SELECT count(*) FROM lineitem";
+    let orders = "SELECT count(*) FROM orders";
+    let before = rows(&engine_rows(&engine, &session, lineitems).await)[0][0].clone();
+    engine_rows(&engine, &session, orders).await;
+    engine_rows(&engine, &session, lineitems).await;
+    assert_eq!(stats(&engine).hits, 1);
+
+    let catalog = lake.catalog().await;
+    let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
+    let table = catalog.load_table(&ident).await.expect("load");
+    let schema = arrow_schema_with_ids(&table).expect("schema");
+    let extra = TpchTable::LineItem
+        .generate(0.01, 1, 4, schema, 8192)
+        .expect("rows");
+    let appended: usize = extra.iter().map(|b| b.num_rows()).sum();
+    append_batches(catalog.as_ref(), &table, extra)
+        .await
+        .expect("append commits");
+    let committed = Instant::now();
+
+    let expected = (before.parse::<usize>().expect("count") + appended).to_string();
+    let misses_before = stats(&engine).misses;
+    let seen = loop {
+        let now = rows(&engine_rows(&engine, &session, lineitems).await)[0][0].clone();
+        if now == expected || committed.elapsed() > Duration::from_secs(3) {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(seen, expected, "the new snapshot's answer");
+    assert!(
+        committed.elapsed() < Duration::from_millis(1000 + 500),
+        "seen within the 1 s refresh interval (took {:?})",
+        committed.elapsed()
+    );
+    assert!(
+        stats(&engine).misses > misses_before,
+        "the new snapshot was a miss"
+    );
+
+    let hits = stats(&engine).hits;
+    engine_rows(&engine, &session, orders).await;
+    assert_eq!(
+        stats(&engine).hits,
+        hits + 1,
+        "the unchanged table is still a hit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_identical_concurrent_queries_run_once() {
+    let lake = shared_lake().await;
+    let engine = Arc::new(lake.engine().await);
+    let sql = "SELECT l_shipmode, sum(l_quantity), count(*) FROM lineitem GROUP BY 1";
+    let expected = baseline_rows(&baseline_context(lake).await, sql).await;
+    let before = stats(&engine);
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let session = session(&engine);
+                engine_rows(&engine, &session, sql).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let actual = task.await.expect("query task");
+        assert_same_rows("concurrent", sql, &expected, &actual);
+    }
+    let after = stats(&engine);
+    assert_eq!(after.misses - before.misses, 1, "exactly one execution");
+    assert_eq!(
+        (after.hits - before.hits) + (after.coalesced - before.coalesced),
+        199,
+        "the others joined it or read its result"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_volatile_functions_are_never_served_from_the_cache() {
+    let lake = shared_lake().await;
+    let engine = lake.engine().await;
+    let session = session(&engine);
+
+    let failing = "SELECT l_orderkey / (l_linenumber - l_linenumber) FROM lineitem";
+    for _ in 0..2 {
+        let result = engine.execute(&session, failing).await.expect("plans");
+        let rows: Result<Vec<_>, _> =
+            futures::TryStreamExt::try_collect::<Vec<_>>(result.stream).await;
+        assert!(rows.is_err(), "division by zero fails");
+    }
+    assert_eq!(stats(&engine).hits, 0, "a failure is not cached");
+
+    let volatile = "SELECT count(*), now() FROM nation";
+    let first = rows(&engine_rows(&engine, &session, volatile).await);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = rows(&engine_rows(&engine, &session, volatile).await);
+    assert_eq!(stats(&engine).hits, 0, "now() is never a hit");
+    assert_ne!(first[0][1], second[0][1], "each run has its own now()");
+
+    // SET cache = off bypasses it; refresh runs again and replaces the entry.
+    let sql = "SELECT count(*) FROM region";
+    engine_rows(&engine, &session, sql).await;
+    engine
+        .execute(&session, "SET cache = off")
+        .await
+        .expect("SET");
+    engine_rows(&engine, &session, sql).await;
+    assert_eq!(stats(&engine).hits, 0, "cache = off reads nothing");
+    engine
+        .execute(&session, "SET cache = refresh")
+        .await
+        .expect("SET");
+    let misses = stats(&engine).misses;
+    engine_rows(&engine, &session, sql).await;
+    assert_eq!(stats(&engine).misses, misses + 1, "refresh runs the query");
+    assert!(
+        engine
+            .execute(&session, "SET cache = sometimes")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn principals_never_share_an_entry() {
+    let lake = shared_lake().await;
+    let engine = lake.engine().await;
+    let ana = engine.new_session(Principal::new("ana"));
+    let bob = engine.new_session(Principal::new("bob"));
+    let sql = "SELECT count(*) FROM supplier";
+    engine_rows(&engine, &ana, sql).await;
+    engine_rows(&engine, &bob, sql).await;
+    assert_eq!(stats(&engine).hits, 0, "bob does not read ana's entry");
+    engine_rows(&engine, &ana, sql).await;
+    assert_eq!(stats(&engine).hits, 1, "ana reads her own");
+}
