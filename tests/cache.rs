@@ -11,7 +11,6 @@ use common::{
     LocalServer, TestLake, assert_same_rows, baseline_context, baseline_rows, engine_rows, rows,
     session, shared_lake,
 };
-use lakegate::tpch::{TpchTable, append_batches, arrow_schema_with_ids};
 use lakegate_coordinator::cache::CacheStats;
 use lakegate_coordinator::{Engine, Principal};
 
@@ -74,17 +73,7 @@ async fn a_commit_is_seen_within_the_refresh_interval_and_other_tables_stay_hits
     engine_rows(&engine, &session, lineitems).await;
     assert_eq!(stats(&engine).hits, 1);
 
-    let catalog = lake.catalog().await;
-    let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
-    let table = catalog.load_table(&ident).await.expect("load");
-    let schema = arrow_schema_with_ids(&table).expect("schema");
-    let extra = TpchTable::LineItem
-        .generate(0.01, 1, 4, schema, 8192)
-        .expect("rows");
-    let appended: usize = extra.iter().map(|b| b.num_rows()).sum();
-    append_batches(catalog.as_ref(), &table, extra)
-        .await
-        .expect("append commits");
+    let appended = lake.append_lineitems().await;
     let committed = Instant::now();
 
     let expected = (before.parse::<usize>().expect("count") + appended).to_string();

@@ -14,7 +14,6 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, collect}
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 use futures::TryStreamExt;
 use iceberg::spec::Literal;
-use lakegate::tpch::{TpchTable, append_batches, arrow_schema_with_ids};
 use lakegate_coordinator::catalog::file_io;
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 
@@ -83,17 +82,7 @@ async fn a_query_planned_before_an_append_reads_the_snapshot_it_pinned() {
     // Planned (snapshot pinned, files planned) but not yet read.
     let running = engine.execute(&session, count).await.expect("plan");
 
-    let catalog = lake.catalog().await;
-    let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
-    let table = catalog.load_table(&ident).await.expect("load");
-    let schema = arrow_schema_with_ids(&table).expect("schema");
-    let extra = TpchTable::LineItem
-        .generate(0.01, 1, 4, schema, 8192)
-        .expect("rows");
-    let appended: usize = extra.iter().map(|b| b.num_rows()).sum();
-    append_batches(catalog.as_ref(), &table, extra)
-        .await
-        .expect("append commits");
+    let appended = lake.append_lineitems().await;
 
     let pinned: Vec<_> = running.stream.try_collect().await.expect("read");
     assert_eq!(

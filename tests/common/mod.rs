@@ -62,6 +62,23 @@ impl TestLake {
             .expect("engine connects")
     }
 
+    /// Commits a new snapshot of `lineitem` with more rows (a fast append through the iceberg
+    /// crate, as a writer would); returns how many.
+    pub async fn append_lineitems(&self) -> usize {
+        let catalog = self.catalog().await;
+        let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
+        let table = catalog.load_table(&ident).await.expect("load");
+        let schema = lakegate::tpch::arrow_schema_with_ids(&table).expect("schema");
+        let extra = lakegate::tpch::TpchTable::LineItem
+            .generate(0.01, 1, 4, schema, 8192)
+            .expect("rows");
+        let appended = extra.iter().map(|b| b.num_rows()).sum();
+        lakegate::tpch::append_batches(catalog.as_ref(), &table, extra)
+            .await
+            .expect("append commits");
+        appended
+    }
+
     pub async fn catalog(&self) -> Arc<dyn Catalog> {
         connect_catalog(&self.config(), false)
             .await
