@@ -193,3 +193,86 @@ async fn principals_never_share_an_entry() {
     engine_rows(&engine, &ana, sql).await;
     assert_eq!(stats(&engine).hits, 1, "ana reads her own");
 }
+
+/// Rows of `lineitem` at `snapshot`, from its data files' record counts.
+async fn rows_at(lake: &TestLake, snapshot: i64) -> u64 {
+    use futures::TryStreamExt;
+    let catalog = lake.catalog().await;
+    let ident = iceberg::TableIdent::from_strs(["tpch", "lineitem"]).expect("ident");
+    let table = catalog.load_table(&ident).await.expect("load");
+    let tasks: Vec<_> = table
+        .scan()
+        .snapshot_id(snapshot)
+        .build()
+        .expect("scan")
+        .plan_files()
+        .await
+        .expect("plan")
+        .try_collect()
+        .await
+        .expect("files");
+    tasks
+        .iter()
+        .map(|t| t.record_count.expect("record count"))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_always_match_the_snapshot_they_read_while_commits_land() {
+    let lake = Arc::new(TestLake::write(common::TEST_SCALE).await);
+    let engine = Arc::new(lake.engine().await);
+    let writer = {
+        let lake = lake.clone();
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                lake.append_lineitems().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let session = session(&engine);
+                let mut answers = Vec::new();
+                for _ in 0..500 {
+                    let result = engine
+                        .execute(&session, "SELECT count(*) FROM lineitem")
+                        .await
+                        .expect("plan");
+                    let snapshot = result.snapshots[0].1.expect("a snapshot").0;
+                    let batches: Vec<_> = futures::TryStreamExt::try_collect(result.stream)
+                        .await
+                        .expect("rows");
+                    let count: u64 = rows(&batches)[0][0].parse().expect("count");
+                    answers.push((snapshot, count));
+                    // Spread the queries over the time the commits take.
+                    tokio::time::sleep(Duration::from_millis(8)).await;
+                }
+                answers
+            })
+        })
+        .collect();
+    writer.await.expect("writer");
+    let mut expected = std::collections::HashMap::new();
+    let mut stale = 0;
+    let mut seen = 0;
+    for reader in readers {
+        for (snapshot, count) in reader.await.expect("reader") {
+            seen += 1;
+            if !expected.contains_key(&snapshot) {
+                expected.insert(snapshot, rows_at(&lake, snapshot).await);
+            }
+            if expected[&snapshot] != count {
+                stale += 1;
+            }
+        }
+    }
+    assert_eq!(seen, 2000);
+    assert_eq!(
+        stale, 0,
+        "answers that differ from the snapshot they report reading"
+    );
+    assert!(expected.len() > 1, "the queries saw several snapshots");
+}
