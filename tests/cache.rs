@@ -261,8 +261,8 @@ async fn answers_always_match_the_snapshot_they_read_while_commits_land() {
     for reader in readers {
         for (snapshot, count) in reader.await.expect("reader") {
             seen += 1;
-            if !expected.contains_key(&snapshot) {
-                expected.insert(snapshot, rows_at(&lake, snapshot).await);
+            if let std::collections::hash_map::Entry::Vacant(entry) = expected.entry(snapshot) {
+                entry.insert(rows_at(&lake, snapshot).await);
             }
             if expected[&snapshot] != count {
                 stale += 1;
