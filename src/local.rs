@@ -114,7 +114,7 @@ pub async fn run(
         .map_err(|source| LocalError::Listen { addr, source })?;
     let frontend = FlightSqlFrontend::new(
         engine.clone(),
-        auth,
+        auth.clone(),
         Duration::from_secs(config.query.ticket_ttl_secs),
     );
 
@@ -161,9 +161,14 @@ pub async fn run(
             source,
         })?;
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(http::serve(http_listener, engine.clone(), async move {
-        let _ = http_stop.wait_for(|stop| *stop).await;
-    }));
+    let http = tokio::spawn(http::serve(
+        http_listener,
+        engine.clone(),
+        auth.clone(),
+        async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        },
+    ));
 
     // On shutdown: refuse new queries (and say why), let running ones finish within the
     // grace period, then close the servers and stop the in-process executors.

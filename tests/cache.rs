@@ -276,3 +276,34 @@ async fn answers_always_match_the_snapshot_they_read_while_commits_land() {
     );
     assert!(expected.len() > 1, "the queries saw several snapshots");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_refresh_shows_a_commit_before_the_refresh_interval() {
+    let lake = TestLake::write(common::TEST_SCALE).await;
+    // Metadata is reused for a minute: only the admin call can show the commit sooner.
+    let server = LocalServer::start(
+        &lake.warehouse,
+        &["--set", "catalog.refresh_interval_ms=60000"],
+    );
+    let count = || async {
+        let client = server.flight_client().await;
+        let batches = common::collect_query(client, "SELECT count(*) FROM lineitem")
+            .await
+            .expect("count");
+        rows(&batches)[0][0].parse::<usize>().expect("count")
+    };
+    let before = count().await;
+    let appended = lake.append_lineitems().await;
+    assert_eq!(
+        count().await,
+        before,
+        "within the refresh interval, the pinned metadata"
+    );
+    let (status, body) = server.http("POST", "/v1/admin/refresh").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        count().await,
+        before + appended,
+        "after the refresh, the new snapshot"
+    );
+}

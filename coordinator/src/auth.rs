@@ -57,6 +57,59 @@ pub enum AuthError {
     UsersFile { path: String, message: String },
     #[error("auth.mode = \"users\" needs auth.users_file")]
     NoUsersFile,
+    #[error("authorization header: {0}")]
+    BadHeader(&'static str),
+}
+
+/// Credentials as a request carries them in its `authorization` header, whatever the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Basic { user: String, password: String },
+    Bearer(String),
+    None,
+}
+
+/// Base64 with or without padding: arrow-go's Flight client (under the ADBC driver) sends
+/// Basic credentials unpadded, most others padded.
+const BASIC_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+impl Credentials {
+    /// Reads an `authorization` header value (`Basic base64(user:password)` or `Bearer
+    /// token`, scheme in any case); no header is no credentials.
+    pub fn from_header(value: Option<&str>) -> Result<Self, AuthError> {
+        use base64::Engine as _;
+        let Some(value) = value else {
+            return Ok(Credentials::None);
+        };
+        if let Some(token) = strip_scheme(value, "bearer") {
+            return Ok(Credentials::Bearer(token.to_string()));
+        }
+        let Some(encoded) = strip_scheme(value, "basic") else {
+            return Err(AuthError::BadHeader("must be Basic or Bearer"));
+        };
+        let decoded = BASIC_BASE64
+            .decode(encoded)
+            .map_err(|_| AuthError::BadHeader("Basic credentials are not base64"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| AuthError::BadHeader("Basic credentials are not UTF-8"))?;
+        let (user, password) = text
+            .split_once(':')
+            .ok_or(AuthError::BadHeader("Basic credentials need user:password"))?;
+        Ok(Credentials::Basic {
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+}
+
+/// `scheme` matched case-insensitively (RFC 9110 section 11.1).
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +184,16 @@ impl Authenticator {
     }
 
     /// A fresh token for `principal`, valid for the configured lifetime.
+    /// Who `credentials` belong to: a user checked against the users file, a token's owner,
+    /// or (open mode only) anonymous.
+    pub fn principal(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
+        match credentials {
+            Credentials::Basic { user, password } => self.login(user, password),
+            Credentials::Bearer(token) => self.check_token(token),
+            Credentials::None => self.anonymous(),
+        }
+    }
+
     pub fn issue_token(&self, principal: &Principal) -> BearerToken {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -192,6 +255,23 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_credentials_are_read_padded_or_not() {
+        // "ana:pa5" encodes to a padded form; arrow-go sends it without the padding.
+        for encoded in ["YW5hOnBhNQ==", "YW5hOnBhNQ"] {
+            let header = format!("Basic {encoded}");
+            assert_eq!(
+                Credentials::from_header(Some(&header)).unwrap(),
+                Credentials::Basic {
+                    user: "ana".into(),
+                    password: "pa5".into()
+                }
+            );
+        }
+        assert!(Credentials::from_header(Some("Digest x")).is_err());
+        assert_eq!(Credentials::from_header(None).unwrap(), Credentials::None);
+    }
 
     fn users_auth() -> Authenticator {
         let dir = tempfile::tempdir().unwrap();

@@ -39,10 +39,10 @@ use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
 use crate::auth::Principal;
-use crate::cache::{CacheKey, Lookup, ResultCache, cacheable, replay};
+use crate::cache::{Lookup, ResultCache, StatementKey, cacheable, replay};
 use crate::catalog::{
-    Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotPins, connect_catalog, file_io,
-    system_catalog,
+    Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotId, SnapshotPins, TableRef, connect_catalog,
+    file_io, system_catalog,
 };
 use crate::config::Config;
 use crate::error::EngineError;
@@ -288,17 +288,40 @@ impl Engine {
         params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
         let vars = session.vars();
+        let mode = vars.cache_mode();
+        let statement_key = self
+            .cache
+            .as_ref()
+            .filter(|_| mode != CacheMode::Off)
+            .map(|_| StatementKey::new(&statement, &params, &vars, session.principal()));
+        // A repeat of a cached statement: its tables' current snapshots give the key, and a
+        // stored result is returned without planning anything.
+        if let (Some(cache), Some(statement_key), CacheMode::On) =
+            (&self.cache, &statement_key, mode)
+            && let Some(tables) = cache.tables_of(statement_key).await
+            && let Some(snapshots) = self.current_snapshots(&tables, vars.max_staleness()).await
+            && let Some(hit) = cache.get(&statement_key.with_snapshots(&snapshots)).await
+        {
+            tracing::debug!("cache hit");
+            return Ok(QueryResult {
+                id,
+                schema: hit.schema.clone(),
+                stream: replay(&hit).map_err(EngineError::planning)?,
+                plan: None,
+                snapshots: hit.snapshots.clone(),
+            });
+        }
         let planned = self
             .plan_read(id, &vars, statement.clone(), &params)
             .await?;
         let snapshots = planned.pins.snapshots();
-        let mode = vars.cache_mode();
-        let keyed = match &self.cache {
-            Some(cache)
-                if mode != CacheMode::Off && cacheable(&planned.plan, !snapshots.is_empty()) =>
+        let keyed = match (&self.cache, statement_key) {
+            (Some(cache), Some(statement_key))
+                if cacheable(&planned.plan, !snapshots.is_empty()) =>
             {
-                let key =
-                    CacheKey::new(&statement, &params, &vars, session.principal(), &snapshots);
+                let tables = snapshots.iter().map(|(t, _)| t.clone()).collect();
+                let key = statement_key.with_snapshots(&snapshots);
+                cache.learn_tables(statement_key, tables).await;
                 Some((cache.clone(), key))
             }
             _ => None,
@@ -336,6 +359,22 @@ impl Engine {
             result.stream = leader.start(result.stream, result.snapshots.clone());
         }
         Ok(result)
+    }
+
+    /// The snapshot a query planned now would pin for each of `tables`; `None` if one cannot
+    /// be loaded (planning then reports why).
+    async fn current_snapshots(
+        &self,
+        tables: &[TableRef],
+        max_age: Duration,
+    ) -> Option<Vec<(TableRef, Option<SnapshotId>)>> {
+        let mut snapshots = Vec::with_capacity(tables.len());
+        for table in tables {
+            let loaded = self.lake.load_table_fresh(table, max_age).await.ok()?;
+            let snapshot = loaded.metadata().current_snapshot_id().map(SnapshotId);
+            snapshots.push((table.clone(), snapshot));
+        }
+        Some(snapshots)
     }
 
     /// Plans `statement` with the session variables `vars` and starts it.

@@ -363,12 +363,18 @@ impl LocalServer {
 
     /// `GET path` on the HTTP port: the status code and the body.
     pub async fn http_get(&self, path: &str) -> (u16, String) {
+        self.http("GET", path).await
+    }
+
+    /// `METHOD path` (no body) on the HTTP port: the status code and the body.
+    pub async fn http(&self, method: &str, path: &str) -> (u16, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port))
             .await
             .expect("connect to the HTTP port");
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         stream
             .write_all(request.as_bytes())
             .await

@@ -19,15 +19,19 @@ use crate::session::SessionVars;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
-impl CacheKey {
-    /// The key of `statement` (already parsed: the re-printed AST drops whitespace, comments
-    /// and keyword case) run with `params` in `vars` by `principal`, reading `snapshots`.
+/// The part of a key known before planning: the statement (already parsed: the re-printed AST
+/// drops whitespace, comments and keyword case), its parameters, the settings that change
+/// answers, the default catalog and schema, and the caller's access scope. With the snapshots
+/// of the tables the statement reads it makes the [`CacheKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StatementKey(String);
+
+impl StatementKey {
     pub fn new(
         statement: &DfStatement,
         params: &[ScalarValue],
         vars: &SessionVars,
         principal: &Principal,
-        snapshots: &[(TableRef, Option<SnapshotId>)],
     ) -> Self {
         // Settings that only steer the cache itself do not change the answer.
         let settings: Vec<_> = vars
@@ -36,17 +40,22 @@ impl CacheKey {
             .filter(|(name, _)| !matches!(name.as_str(), "cache" | "max_staleness"))
             .collect();
         let params: Vec<String> = params.iter().map(|p| format!("{p:?}")).collect();
-        let snapshots: Vec<String> = snapshots
-            .iter()
-            .map(|(table, snapshot)| format!("{table}@{snapshot:?}"))
-            .collect();
-        CacheKey(format!(
-            "{}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{}\u{0}{snapshots:?}",
+        StatementKey(format!(
+            "{}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{}",
             normalized(statement),
             vars.catalog,
             vars.schema,
             principal.scope(),
         ))
+    }
+
+    /// The key of this statement reading `snapshots`.
+    pub fn with_snapshots(&self, snapshots: &[(TableRef, Option<SnapshotId>)]) -> CacheKey {
+        let snapshots: Vec<String> = snapshots
+            .iter()
+            .map(|(table, snapshot)| format!("{table}@{snapshot:?}"))
+            .collect();
+        CacheKey(format!("{}\u{0}{snapshots:?}", self.0))
     }
 }
 

@@ -25,10 +25,13 @@ use datafusion::physical_plan::memory::MemoryStream;
 use moka::future::Cache;
 
 pub use flight::{Flight, Outcome};
-pub use key::{CacheKey, cacheable};
+pub use key::{CacheKey, StatementKey, cacheable};
 
 use crate::catalog::{SnapshotId, TableRef};
 use crate::config::CacheConfig;
+
+/// Statements whose tables are remembered for the fast hit path.
+const TABLE_LISTS: u64 = 100_000;
 
 /// A complete result.
 #[derive(Debug)]
@@ -62,6 +65,9 @@ struct Counters {
 /// Results by key, and the executions under way.
 pub struct ResultCache {
     entries: Cache<CacheKey, Arc<CachedResult>>,
+    /// The tables each cached statement read, learned when it was planned: a repeat looks up
+    /// their current snapshots and finds its entry without being planned again.
+    tables: Cache<StatementKey, Arc<Vec<TableRef>>>,
     in_flight: Mutex<HashMap<CacheKey, Arc<Flight>>>,
     max_entry_bytes: usize,
     counters: Counters,
@@ -107,6 +113,7 @@ impl ResultCache {
         }
         Self {
             entries: builder.build(),
+            tables: Cache::new(TABLE_LISTS),
             in_flight: Mutex::new(HashMap::new()),
             max_entry_bytes: usize::try_from(config.max_entry_bytes).unwrap_or(usize::MAX),
             counters,
@@ -144,6 +151,25 @@ impl ResultCache {
             flight,
             reader,
         })
+    }
+
+    /// The tables `statement` read when it was last planned.
+    pub async fn tables_of(&self, statement: &StatementKey) -> Option<Arc<Vec<TableRef>>> {
+        self.tables.get(statement).await
+    }
+
+    /// A stored result, without planning: counted as a hit when found.
+    pub async fn get(&self, key: &CacheKey) -> Option<Arc<CachedResult>> {
+        let hit = self.entries.get(key).await;
+        if hit.is_some() {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Remembers the tables a cacheable statement reads.
+    pub async fn learn_tables(&self, statement: StatementKey, tables: Vec<TableRef>) {
+        self.tables.insert(statement, Arc::new(tables)).await;
     }
 
     fn forget_flight(&self, key: &CacheKey, flight: &Arc<Flight>) {

@@ -4,42 +4,86 @@
 //! * `GET /readyz`: the coordinator takes queries: it is not stopping and, when queries are
 //!   distributed, at least one executor is registered (readiness). 503 with the reason
 //!   otherwise, so a load balancer sends new clients elsewhere.
+//! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
+//!   next query sees the latest snapshots without waiting for `catalog.refresh_interval`
+//!   (authenticated like every non-health route).
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::engine::Engine;
 
-/// The routes over `engine`.
-pub fn router(engine: Arc<Engine>) -> Router {
+/// What every route reads.
+#[derive(Clone)]
+struct Shared {
+    engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
+}
+
+/// The routes over `engine`, callers checked by `auth`.
+pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(engine)
+        .route("/v1/admin/refresh", post(refresh))
+        .with_state(Shared { engine, auth })
 }
 
 /// Serves the routes on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine))
+    axum::serve(listener, router(engine, auth))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The caller, from the `authorization` header; a JSON 401 naming the problem otherwise.
+fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Principal, (StatusCode, Json<Value>)> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| AuthError::BadHeader("not ASCII")))
+        .transpose();
+    header
+        .and_then(Credentials::from_header)
+        .and_then(|credentials| shared.auth.principal(&credentials))
+        .map_err(|e| {
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": { "code": "UNAUTHENTICATED", "message": e.to_string() } })),
+            )
+        })
+}
+
+async fn refresh(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    match caller(&shared, &headers) {
+        Ok(principal) => {
+            shared.engine.lake().invalidate().await;
+            tracing::info!(user = %principal, "catalog metadata refreshed on request");
+            (StatusCode::OK, Json(json!({ "refreshed": true })))
+        }
+        Err(refused) => refused,
+    }
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, String) {
+async fn readyz(State(shared): State<Shared>) -> (StatusCode, String) {
+    let engine = &shared.engine;
     if engine.lifecycle().is_stopping() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
