@@ -39,7 +39,7 @@ use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
 use crate::auth::Principal;
-use crate::cache::{Lookup, ResultCache, StatementKey, cacheable, replay};
+use crate::cache::{CachedResult, Lookup, ResultCache, StatementKey, cacheable, replay};
 use crate::catalog::{
     Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotId, SnapshotPins, TableRef, connect_catalog,
     file_io, system_catalog,
@@ -302,14 +302,7 @@ impl Engine {
             && let Some(snapshots) = self.current_snapshots(&tables, vars.max_staleness()).await
             && let Some(hit) = cache.get(&statement_key.with_snapshots(&snapshots)).await
         {
-            tracing::debug!("cache hit");
-            return Ok(QueryResult {
-                id,
-                schema: hit.schema.clone(),
-                stream: replay(&hit).map_err(EngineError::planning)?,
-                plan: None,
-                snapshots: hit.snapshots.clone(),
-            });
+            return hit_result(id, &hit);
         }
         let planned = self
             .plan_read(id, &vars, statement.clone(), &params)
@@ -330,16 +323,7 @@ impl Engine {
         if let Some((cache, key)) = &keyed {
             let schema = Arc::new(planned.plan.schema().as_arrow().clone());
             match cache.lookup(key, mode == CacheMode::On, schema).await {
-                Lookup::Hit(hit) => {
-                    tracing::debug!("cache hit");
-                    return Ok(QueryResult {
-                        id,
-                        schema: hit.schema.clone(),
-                        stream: replay(&hit).map_err(EngineError::planning)?,
-                        plan: None,
-                        snapshots: hit.snapshots.clone(),
-                    });
-                }
+                Lookup::Hit(hit) => return hit_result(id, &hit),
                 Lookup::Joined(schema, stream) => {
                     tracing::debug!("joined an identical running query");
                     return Ok(QueryResult {
@@ -629,6 +613,18 @@ fn empty_result(id: QueryId) -> QueryResult {
         plan: None,
         snapshots: Vec::new(),
     }
+}
+
+/// Query `id` answered from a stored result.
+fn hit_result(id: QueryId, hit: &CachedResult) -> Result<QueryResult, EngineError> {
+    tracing::debug!("cache hit");
+    Ok(QueryResult {
+        id,
+        schema: hit.schema.clone(),
+        stream: replay(hit).map_err(EngineError::planning)?,
+        plan: None,
+        snapshots: hit.snapshots.clone(),
+    })
 }
 
 /// A read planned as far as its logical plan, with the state that plans it further.

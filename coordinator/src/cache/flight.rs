@@ -99,6 +99,11 @@ impl Flight {
         Some(Box::pin(RecordBatchStreamAdapter::new(self.schema(), rows)))
     }
 
+    /// Whether the execution is still under way (not finished or failed).
+    pub fn is_running(&self) -> bool {
+        self.lock().done.is_none()
+    }
+
     fn readers(&self) -> usize {
         self.lock().readers.len()
     }

@@ -135,7 +135,9 @@ impl ResultCache {
             return Lookup::Hit(hit);
         }
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        // A finished flight is as good as a stored result, except to `refresh`, which runs.
         if let Some(flight) = in_flight.get(key)
+            && (use_entries || flight.is_running())
             && let Some(reader) = flight.reader()
         {
             self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
