@@ -4,6 +4,7 @@
 //! * `GET /readyz`: the coordinator takes queries: it is not stopping and, when queries are
 //!   distributed, at least one executor is registered (readiness). 503 with the reason
 //!   otherwise, so a load balancer sends new clients elsewhere.
+//! * `GET /v1/catalogs[/{c}/schemas[/{s}/tables[/{t}]]]`: catalog browsing ([`catalog`]).
 //! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
 //!   next query sees the latest snapshots without waiting for `catalog.refresh_interval`
 //!   (authenticated like every non-health route).
@@ -18,6 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+mod catalog;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::engine::Engine;
@@ -35,6 +38,16 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/admin/refresh", post(refresh))
+        .route("/v1/catalogs", get(catalog::catalogs))
+        .route("/v1/catalogs/{catalog}/schemas", get(catalog::schemas))
+        .route(
+            "/v1/catalogs/{catalog}/schemas/{schema}/tables",
+            get(catalog::tables),
+        )
+        .route(
+            "/v1/catalogs/{catalog}/schemas/{schema}/tables/{table}",
+            get(catalog::table),
+        )
         .with_state(Shared { engine, auth })
 }
 
@@ -59,12 +72,17 @@ fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Principal, (StatusCode
     header
         .and_then(Credentials::from_header)
         .and_then(|credentials| shared.auth.principal(&credentials))
-        .map_err(|e| {
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({ "error": { "code": "UNAUTHENTICATED", "message": e.to_string() } })),
-            )
-        })
+        .map_err(|e| error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e))
+}
+
+/// The JSON error every route answers with: a stable code and a message naming the problem.
+fn error(
+    status: StatusCode,
+    code: &str,
+    message: impl std::fmt::Display,
+) -> (StatusCode, Json<Value>) {
+    let body = json!({ "error": { "code": code, "message": message.to_string() } });
+    (status, Json(body))
 }
 
 async fn refresh(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
