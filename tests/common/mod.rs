@@ -368,31 +368,56 @@ impl LocalServer {
 
     /// `METHOD path` (no body) on the HTTP port: the status code and the body.
     pub async fn http(&self, method: &str, path: &str) -> (u16, String) {
+        let (status, body) = self.http_request(method, path, &[], b"").await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// An HTTP/1.1 request with `headers` and `body`: the status and the (de-chunked) body.
+    pub async fn http_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port))
             .await
             .expect("connect to the HTTP port");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
         );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
         stream
             .write_all(request.as_bytes())
             .await
             .expect("send request");
-        let mut response = String::new();
+        stream.write_all(body).await.expect("send body");
+        let mut response = Vec::new();
         stream
-            .read_to_string(&mut response)
+            .read_to_end(&mut response)
             .await
             .expect("read response");
-        let status = response
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+        let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+        let status = head
             .split_whitespace()
             .nth(1)
             .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default();
+            .unwrap_or_else(|| panic!("not an HTTP status line: {head:?}"));
+        let raw = &response[split + 4..];
+        let body = if head.contains("transfer-encoding: chunked") {
+            dechunk(raw)
+        } else {
+            raw.to_vec()
+        };
         (status, body)
     }
 
@@ -424,6 +449,25 @@ impl Drop for LocalServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else {
+            return body;
+        };
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or(0);
+        raw = &raw[line_end + 2..];
+        if size == 0 || raw.len() < size {
+            return body;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[(size + 2).min(raw.len())..];
     }
 }
 

@@ -4,6 +4,7 @@
 //! * `GET /readyz`: the coordinator takes queries: it is not stopping and, when queries are
 //!   distributed, at least one executor is registered (readiness). 503 with the reason
 //!   otherwise, so a load balancer sends new clients elsewhere.
+//! * `POST /v1/query`: run SQL, the result streamed as Arrow, JSON, NDJSON or CSV ([`query`]).
 //! * `GET /v1/catalogs[/{c}/schemas[/{s}/tables[/{t}]]]`: catalog browsing ([`catalog`]).
 //! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
 //!   next query sees the latest snapshots without waiting for `catalog.refresh_interval`
@@ -21,6 +22,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 mod catalog;
+mod format;
+mod query;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::engine::Engine;
@@ -38,6 +41,7 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/admin/refresh", post(refresh))
+        .route("/v1/query", post(query::query))
         .route("/v1/catalogs", get(catalog::catalogs))
         .route("/v1/catalogs/{catalog}/schemas", get(catalog::schemas))
         .route(

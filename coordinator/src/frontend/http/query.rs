@@ -1,0 +1,161 @@
+//! `POST /v1/query`: `{"sql", "params", "catalog", "schema"}` in, the result streamed out in
+//! the format `Accept` asks for ([`super::format`]).
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use datafusion::common::ScalarValue;
+use futures::{StreamExt, stream};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::format::{Format, Writer};
+use super::{Shared, caller, error};
+use crate::error::EngineError;
+use crate::statement::StatementError;
+
+/// The request body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryRequest {
+    sql: String,
+    #[serde(default)]
+    params: Vec<Value>,
+    catalog: Option<String>,
+    schema: Option<String>,
+}
+
+pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let principal = match caller(&shared, &headers) {
+        Ok(principal) => principal,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: QueryRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_REQUEST",
+                format!("request body is not a query request: {e}"),
+            )
+            .into_response();
+        }
+    };
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    let format = match Format::from_accept(accept) {
+        Ok(format) => format,
+        Err(message) => {
+            return error(StatusCode::NOT_ACCEPTABLE, "UNSUPPORTED_FORMAT", message)
+                .into_response();
+        }
+    };
+    let params = match request.params.iter().enumerate().map(scalar).collect() {
+        Ok(params) => params,
+        Err(message) => {
+            return error(StatusCode::BAD_REQUEST, "BAD_PARAMETER", message).into_response();
+        }
+    };
+    let session = shared.engine.new_session(principal);
+    session.update(|vars| {
+        if let Some(catalog) = request.catalog {
+            vars.catalog = catalog;
+        }
+        if let Some(schema) = request.schema {
+            vars.schema = schema;
+        }
+    });
+    let result = match shared
+        .engine
+        .execute_with(&session, &request.sql, params)
+        .await
+    {
+        Ok(result) => result,
+        Err(e) => return engine_error(e).into_response(),
+    };
+    let mut writer = match Writer::new(format, result.schema.clone()) {
+        Ok(writer) => writer,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e).into_response(),
+    };
+    let head = writer.head();
+    let id = result.id;
+    let rows = result.stream;
+    // Head, one chunk per batch, tail; a failure mid-stream ends the body with an error.
+    let chunks = stream::once(async move { head })
+        .chain(stream::unfold(
+            (rows, writer, false),
+            move |(mut rows, mut writer, done)| async move {
+                if done {
+                    return None;
+                }
+                match rows.next().await {
+                    Some(Ok(batch)) => Some((writer.batch(&batch), (rows, writer, false))),
+                    Some(Err(e)) => {
+                        let message = EngineError::running(e).to_string();
+                        tracing::warn!(%id, %message, "query failed while streaming over HTTP");
+                        Some((Err(message), (rows, writer, true)))
+                    }
+                    None => Some((writer.tail(), (rows, writer, true))),
+                }
+            },
+        ))
+        .map(|chunk| chunk.map_err(std::io::Error::other));
+    let mut response = Body::from_stream(chunks).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert("x-lakegate-query-id", value);
+    }
+    response
+}
+
+/// A JSON parameter as a SQL value: null, booleans, integers, floats and strings.
+fn scalar((index, value): (usize, &Value)) -> Result<ScalarValue, String> {
+    match value {
+        Value::Null => Ok(ScalarValue::Null),
+        Value::Bool(b) => Ok(ScalarValue::Boolean(Some(*b))),
+        Value::Number(n) => n
+            .as_i64()
+            .map(|i| ScalarValue::Int64(Some(i)))
+            .or_else(|| n.as_f64().map(|f| ScalarValue::Float64(Some(f))))
+            .ok_or_else(|| format!("parameter {}: {n} is out of range", index + 1)),
+        Value::String(s) => Ok(ScalarValue::Utf8(Some(s.clone()))),
+        other => Err(format!(
+            "parameter {}: {other} is not a null, boolean, number or string",
+            index + 1
+        )),
+    }
+}
+
+/// The HTTP status and JSON error of an engine error.
+fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) {
+    let position = err.position().map(|p| p.to_string());
+    let message = match &position {
+        Some(position) => format!("{err} ({position})"),
+        None => err.to_string(),
+    };
+    let (status, code) = match &err {
+        EngineError::Statement(StatementError::ReadOnly { .. }) => {
+            (StatusCode::FORBIDDEN, "READ_ONLY")
+        }
+        EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
+            (StatusCode::BAD_REQUEST, "INVALID_SQL")
+        }
+        EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
+            (StatusCode::NOT_FOUND, "NOT_FOUND")
+        }
+        EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+        }
+        EngineError::MemoryLimit { .. } => (StatusCode::SERVICE_UNAVAILABLE, "MEMORY_LIMIT"),
+        EngineError::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "TIMED_OUT"),
+        EngineError::Cancelled { .. } => (StatusCode::CONFLICT, "CANCELLED"),
+        EngineError::Execution { .. } | EngineError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "QUERY_FAILED")
+        }
+    };
+    error(status, code, message)
+}
