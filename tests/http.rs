@@ -185,3 +185,31 @@ async fn bad_query_requests_get_4xx_json_errors() {
     // The server is unharmed.
     assert_eq!(server.http_get("/healthz").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_prometheus_text_with_cache_counters() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let body = r#"{"sql": "SELECT count(*) FROM region"}"#;
+    for _ in 0..2 {
+        assert_eq!(
+            post_query(&server, Some("application/json"), body).await.0,
+            200
+        );
+    }
+    let (status, text) = server.http_get("/metrics").await;
+    assert_eq!(status, 200);
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+            .trim()
+            .parse()
+            .expect("a number")
+    };
+    assert_eq!(value("lakegate_cache_hits_total"), 1);
+    assert_eq!(value("lakegate_cache_misses_total"), 1);
+    assert_eq!(value("lakegate_executors"), 2);
+    assert_eq!(value("lakegate_queries_running"), 0);
+    assert!(text.contains("# TYPE lakegate_cache_hits_total counter"));
+}

@@ -6,6 +6,8 @@
 //!   otherwise, so a load balancer sends new clients elsewhere.
 //! * `POST /v1/query`: run SQL, the result streamed as Arrow, JSON, NDJSON or CSV ([`query`]).
 //! * `GET /v1/catalogs[/{c}/schemas[/{s}/tables[/{t}]]]`: catalog browsing ([`catalog`]).
+//! * `GET /metrics`: Prometheus text: queries running, executors registered, result cache
+//!   counters and size.
 //! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
 //!   next query sees the latest snapshots without waiting for `catalog.refresh_interval`
 //!   (authenticated like every non-health route).
@@ -41,6 +43,7 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/admin/refresh", post(refresh))
+        .route("/metrics", get(metrics))
         .route("/v1/query", post(query::query))
         .route("/v1/catalogs", get(catalog::catalogs))
         .route("/v1/catalogs/{catalog}/schemas", get(catalog::schemas))
@@ -98,6 +101,88 @@ async fn refresh(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCod
         }
         Err(refused) => refused,
     }
+}
+
+/// Prometheus text exposition (version 0.0.4). Like the probes it needs no credentials:
+/// scrapers reach it on the cluster network.
+async fn metrics(
+    State(shared): State<Shared>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    use std::fmt::Write as _;
+    let engine = &shared.engine;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "lakegate_queries_running",
+        "Queries planned and not yet finished.",
+        "gauge",
+        engine.lifecycle().running() as u64,
+    );
+    gauge(
+        "lakegate_stopping",
+        "1 while the coordinator stops (SIGTERM) and refuses new queries.",
+        "gauge",
+        u64::from(engine.lifecycle().is_stopping()),
+    );
+    if let Some(registry) = engine.registry() {
+        gauge(
+            "lakegate_executors",
+            "Executors that take work (registered, heard from, not draining).",
+            "gauge",
+            registry.placement().len() as u64,
+        );
+    }
+    if let Some(cache) = engine.cache() {
+        let stats = cache.stats();
+        gauge(
+            "lakegate_cache_hits_total",
+            "Reads answered from the result cache.",
+            "counter",
+            stats.hits,
+        );
+        gauge(
+            "lakegate_cache_misses_total",
+            "Cacheable reads that ran.",
+            "counter",
+            stats.misses,
+        );
+        gauge(
+            "lakegate_cache_coalesced_total",
+            "Reads that joined an identical running read.",
+            "counter",
+            stats.coalesced,
+        );
+        gauge(
+            "lakegate_cache_evictions_total",
+            "Results evicted for space.",
+            "counter",
+            stats.evictions,
+        );
+        gauge(
+            "lakegate_cache_bytes",
+            "Bytes of cached results.",
+            "gauge",
+            stats.bytes,
+        );
+        gauge(
+            "lakegate_cache_entries",
+            "Cached results.",
+            "gauge",
+            stats.entries,
+        );
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
 }
 
 async fn healthz() -> &'static str {
