@@ -6,14 +6,17 @@
 //! cargo bench --bench cache -- --scale 0.1
 //! ```
 
+#[path = "../common/lake.rs"]
+mod lake;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::TryStreamExt;
-use lakegate::local;
-use lakegate::tpch::{TpchOptions, lake_config, write_lake};
+use lake::bench_lake;
+use lakegate::tpch::lake_config;
 use lakegate_coordinator::{Engine, Principal, Session};
 
 #[derive(Debug, Parser)]
@@ -56,21 +59,7 @@ const SIZES: [(&str, &str); 3] = [
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let warehouse = args.warehouse.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("lakegate-bench-tpch-sf{}", args.scale))
-    });
-    if !warehouse.join("catalog.db").exists() {
-        let options = TpchOptions {
-            scale: args.scale,
-            warehouse: warehouse.clone(),
-            namespace: "tpch".into(),
-            catalog_name: "lake".into(),
-            overwrite: false,
-        };
-        write_lake(&options, local::print_progress)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let warehouse = bench_lake(args.scale, args.warehouse.clone()).await?;
     let config = lake_config(&warehouse, "lake");
     let engine = Arc::new(
         Engine::connect(&config, None)

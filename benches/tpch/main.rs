@@ -11,6 +11,9 @@
 //! lakegate ÷ DataFusion. On one machine distribution adds no cores, so the ratio is the cost
 //! of the gateway: planning, the network path between processes and Arrow Flight encoding.
 
+#[path = "../common/lake.rs"]
+mod lake;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -18,8 +21,9 @@ use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::Parser;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
+use lake::bench_lake;
 use lakegate::local::{self, Role};
-use lakegate::tpch::{QUERIES, TpchOptions, baseline_context, lake_config, write_lake};
+use lakegate::tpch::{QUERIES, baseline_context, lake_config};
 use lakegate_coordinator::catalog::connect_catalog;
 use tonic::transport::{Channel, Endpoint};
 
@@ -60,11 +64,8 @@ async fn main() -> Result<(), String> {
     if args.iterations == 0 {
         return Err("--iterations must be at least 1".into());
     }
-    let warehouse = args.warehouse.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("lakegate-bench-tpch-sf{}", args.scale))
-    });
+    let warehouse = bench_lake(args.scale, args.warehouse.clone()).await?;
     let config = lake_config(&warehouse, "lake");
-    ensure_lake(&args, &warehouse).await?;
 
     let catalog = connect_catalog(&config, false)
         .await
@@ -131,28 +132,6 @@ async fn main() -> Result<(), String> {
     let _ = stop_tx.send(());
     let _ = server.await;
     Ok(())
-}
-
-async fn ensure_lake(args: &Args, warehouse: &std::path::Path) -> Result<(), String> {
-    if warehouse.join("catalog.db").exists() {
-        println!("reusing the lake in {}", warehouse.display());
-        return Ok(());
-    }
-    println!(
-        "writing TPC-H scale {} to {} (once)",
-        args.scale,
-        warehouse.display()
-    );
-    let options = TpchOptions {
-        scale: args.scale,
-        warehouse: warehouse.to_path_buf(),
-        namespace: "tpch".into(),
-        catalog_name: "lake".into(),
-        overwrite: false,
-    };
-    write_lake(&options, local::print_progress)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 async fn flight_client(url: &str) -> Result<FlightSqlServiceClient<Channel>, String> {
