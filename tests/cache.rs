@@ -307,3 +307,31 @@ async fn an_admin_refresh_shows_a_commit_before_the_refresh_interval() {
         "after the refresh, the new snapshot"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_staleness_lets_a_dashboard_keep_older_metadata() {
+    let lake = TestLake::write(common::TEST_SCALE).await;
+    let engine = lake.engine().await;
+    let dashboard = session(&engine);
+    let analyst = session(&engine);
+    engine
+        .execute(&dashboard, "SET max_staleness = 60")
+        .await
+        .expect("SET");
+    assert!(
+        engine
+            .execute(&dashboard, "SET max_staleness = soon")
+            .await
+            .is_err()
+    );
+    let sql = "SELECT count(*) FROM lineitem";
+    let before = rows(&engine_rows(&engine, &dashboard, sql).await)[0][0].clone();
+    lake.append_lineitems().await;
+    // Past the 1 s refresh interval: the analyst sees the commit, the dashboard accepts the
+    // metadata it has (up to 60 s old) and keeps its answer.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let dashboard_now = rows(&engine_rows(&engine, &dashboard, sql).await)[0][0].clone();
+    let analyst_now = rows(&engine_rows(&engine, &analyst, sql).await)[0][0].clone();
+    assert_eq!(dashboard_now, before);
+    assert_ne!(analyst_now, before);
+}
