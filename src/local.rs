@@ -12,6 +12,7 @@ use lakegate_coordinator::catalog::file_io;
 use lakegate_coordinator::frontend::flight_sql::FlightSqlFrontend;
 use lakegate_coordinator::frontend::http;
 use lakegate_coordinator::registry::ExecutorRegistry;
+use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::server::serve;
 use lakegate_coordinator::{Authenticator, Config, Engine};
 use lakegate_executor::{ExecutorHandle, ExecutorOptions, run_executor};
@@ -31,6 +32,8 @@ pub enum LocalError {
     Engine(#[from] lakegate_coordinator::EngineError),
     #[error(transparent)]
     Auth(#[from] lakegate_coordinator::auth::AuthError),
+    #[error(transparent)]
+    Saved(#[from] lakegate_coordinator::saved::SavedError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -105,6 +108,7 @@ pub async fn run(
     });
     let engine = Arc::new(Engine::connect(&config, registry.clone()).await?);
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);
+    let saved = Arc::new(SavedQueries::open(config.state_dir().join("saved"))?);
     let addr = config.server.flight_sql_addr;
     let listener = TcpListener::bind(addr)
         .await
@@ -165,6 +169,7 @@ pub async fn run(
         http_listener,
         engine.clone(),
         auth.clone(),
+        saved,
         async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         },

@@ -1,5 +1,6 @@
 //! The HTTP front end with a real HTTP/1.1 client over loopback: probes, catalog browsing with
-//! its JSON errors, and authentication.
+//! its JSON errors, authentication, queries in every format, saved queries with their ETags,
+//! the query list, cancellation, the page at `/` and metrics.
 
 mod common;
 
@@ -212,4 +213,310 @@ async fn metrics_are_prometheus_text_with_cache_counters() {
     assert_eq!(value("lakegate_executors"), 2);
     assert_eq!(value("lakegate_queries_running"), 0);
     assert!(text.contains("# TYPE lakegate_cache_hits_total counter"));
+    assert_eq!(
+        value("lakegate_queries_total{front_end=\"http\",state=\"FINISHED\"}"),
+        2
+    );
+    assert_eq!(
+        value("lakegate_query_duration_seconds_count{front_end=\"http\"}"),
+        2
+    );
+    assert_eq!(
+        value("lakegate_query_duration_seconds_bucket{front_end=\"http\",le=\"+Inf\"}"),
+        2
+    );
+    assert!(text.contains("# TYPE lakegate_query_duration_seconds histogram"));
+}
+
+/// A request with `headers` and a text body; the status, the response head (lower case) and
+/// the body.
+async fn exchange(
+    server: &LocalServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, Vec<u8>) {
+    server
+        .http_exchange(method, path, headers, body.as_bytes())
+        .await
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+}
+
+/// How many queries the tracker lists whose SQL is `sql`.
+async fn runs_of(server: &LocalServer, sql: &str) -> usize {
+    let (_, body) = get_json(server, "/v1/queries").await;
+    body["queries"]
+        .as_array()
+        .expect("queries")
+        .iter()
+        .filter(|q| q["sql"] == sql)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_queries_revalidate_by_etag_until_a_new_snapshot() {
+    let lake = common::TestLake::write(common::TEST_SCALE).await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let sql = "SELECT count(*) AS n FROM lake.tpch.lineitem WHERE l_quantity < ?";
+    let put = serde_json::json!({ "sql": sql, "description": "small lines" }).to_string();
+    let json = [("Content-Type", "application/json")];
+    let (status, _, _) = exchange(&server, "PUT", "/v1/saved/small-lines", &json, &put).await;
+    assert_eq!(status, 201);
+    let (status, _, _) = exchange(&server, "PUT", "/v1/saved/small-lines", &json, &put).await;
+    assert_eq!(status, 200, "a second PUT replaces");
+    let (status, body) = get_json(&server, "/v1/saved/small-lines").await;
+    assert_eq!((status, body["sql"].as_str()), (200, Some(sql)));
+    let (_, body) = get_json(&server, "/v1/saved").await;
+    assert_eq!(body["saved"][0]["name"], "small-lines");
+
+    // The answer equals the engine's, with an ETag and Cache-Control.
+    let engine = lake.engine().await;
+    let expected =
+        common::engine_rows(&engine, &common::session(&engine), &sql.replace('?', "10")).await;
+    let accept = [("Accept", "application/json")];
+    let path = "/v1/saved/small-lines/result?param=10";
+    let (status, head, body) = exchange(&server, "GET", path, &accept, "").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    let n = common::rows(&expected)[0][0].parse::<i64>().expect("count");
+    assert_eq!(body["rows"][0][0], n);
+    let etag = header(&head, "etag").expect("an ETag").to_string();
+    assert_eq!(header(&head, "cache-control"), Some("private, no-cache"));
+
+    // A matching If-None-Match: 304 without running the query.
+    let runs = runs_of(&server, sql).await;
+    let conditional = [
+        ("Accept", "application/json"),
+        ("If-None-Match", etag.as_str()),
+    ];
+    let (status, head, body) = exchange(&server, "GET", path, &conditional, "").await;
+    assert_eq!(status, 304);
+    assert!(body.is_empty());
+    assert_eq!(header(&head, "etag"), Some(etag.as_str()));
+    assert_eq!(runs_of(&server, sql).await, runs, "a 304 runs nothing");
+    // Other parameters or another format are another representation.
+    let other = "/v1/saved/small-lines/result?param=20";
+    assert_eq!(
+        exchange(&server, "GET", other, &conditional, "").await.0,
+        200
+    );
+    let csv = [("Accept", "text/csv"), ("If-None-Match", etag.as_str())];
+    assert_eq!(exchange(&server, "GET", path, &csv, "").await.0, 200);
+
+    // A new snapshot of lineitem: the same request gets the new answer and a new tag (the
+    // coordinator sees the commit within its 1 s refresh interval).
+    lake.append_lineitems().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, head, _) = exchange(&server, "GET", path, &conditional, "").await;
+        if status == 200 {
+            assert_ne!(header(&head, "etag"), Some(etag.as_str()));
+            break;
+        }
+        assert_eq!(status, 304);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the commit was never seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // The definition survives a restart.
+    drop(server);
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let (status, body) = get_json(&server, "/v1/saved/small-lines").await;
+    assert_eq!(
+        (status, body["description"].as_str()),
+        (200, Some("small lines"))
+    );
+    assert_eq!(
+        exchange(&server, "DELETE", "/v1/saved/small-lines", &[], "")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(server.http_get("/v1/saved/small-lines").await.0, 404);
+}
+
+/// Method, path, headers, body, expected status and error code.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    u16,
+    &'a str,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_saved_query_requests_get_4xx_json_errors() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let json = [("Content-Type", "application/json")];
+    let cases: [Case; 6] = [
+        (
+            "GET",
+            "/v1/saved/nothing-here/result",
+            &[],
+            "",
+            404,
+            "SAVED_QUERY_NOT_FOUND",
+        ),
+        (
+            "PUT",
+            "/v1/saved/bad%20name",
+            &[],
+            "SELECT 1",
+            400,
+            "BAD_NAME",
+        ),
+        (
+            "PUT",
+            "/v1/saved/w",
+            &[],
+            "INSERT INTO lake.tpch.nation VALUES (1)",
+            403,
+            "READ_ONLY",
+        ),
+        (
+            "PUT",
+            "/v1/saved/b",
+            &json,
+            "{\"sql\": ",
+            400,
+            "MALFORMED_REQUEST",
+        ),
+        ("PUT", "/v1/saved/s", &[], "SELEC 1", 400, "INVALID_SQL"),
+        (
+            "DELETE",
+            "/v1/queries/not-a-uuid",
+            &[],
+            "",
+            400,
+            "BAD_QUERY_ID",
+        ),
+    ];
+    for (method, path, headers, body, status, code) in cases {
+        let (got, _, body) = exchange(&server, method, path, headers, body).await;
+        let body: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {body:?}"));
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {body}"
+        );
+        assert!(!body["error"]["message"].as_str().unwrap_or("").is_empty());
+    }
+    // A plain-text PUT stores the SQL; an unknown query-string key is named.
+    assert_eq!(
+        exchange(&server, "PUT", "/v1/saved/plain", &[], "SELECT 1 AS one")
+            .await
+            .0,
+        201
+    );
+    let (status, _, body) =
+        exchange(&server, "GET", "/v1/saved/plain/result?parm=1", &[], "").await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("parm"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_are_listed_cancelled_and_shown_on_the_page() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let sql = "SELECT n_name FROM lake.tpch.nation WHERE n_name <> '<b>'";
+    let body = serde_json::json!({ "sql": sql }).to_string();
+    assert_eq!(
+        post_query(&server, Some("application/json"), &body).await.0,
+        200
+    );
+    let (status, body) = get_json(&server, "/v1/queries").await;
+    assert_eq!(status, 200);
+    let query = body["queries"]
+        .as_array()
+        .expect("queries")
+        .iter()
+        .find(|q| q["sql"] == sql)
+        .expect("the query is listed")
+        .clone();
+    assert_eq!(query["state"], "FINISHED");
+    assert_eq!(query["rows"], 25);
+    assert_eq!(query["front_end"], "http");
+    let id = query["id"].as_str().expect("id");
+    let (status, one) = get_json(&server, &format!("/v1/queries/{id}")).await;
+    assert_eq!((status, &one["id"]), (200, &query["id"]));
+    // Cancelling a finished query says so.
+    let (status, _) = server.http("DELETE", &format!("/v1/queries/{id}")).await;
+    assert_eq!(status, 409);
+
+    // A Trino query planned and not fetched is running; DELETE stops it, and its client's
+    // next page reports the cancellation.
+    let long = "SELECT l_orderkey, l_comment FROM lake.tpch.lineitem";
+    let (status, _, body) = exchange(
+        &server,
+        "POST",
+        "/v1/statement",
+        &[("X-Trino-User", "ana")],
+        long,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let first: Value = serde_json::from_slice(&body).expect("JSON");
+    let id = first["id"].as_str().expect("id").to_string();
+    let (_, listed) = get_json(&server, &format!("/v1/queries/{id}")).await;
+    assert_eq!(listed["state"], "RUNNING");
+    let (status, _) = server.http("DELETE", &format!("/v1/queries/{id}")).await;
+    assert_eq!(status, 200);
+    let next = first["nextUri"].as_str().expect("nextUri");
+    let path = &next[next.find("/v1/").expect("path")..];
+    let (_, page) = get_json(&server, path).await;
+    assert_eq!(page["error"]["errorName"], "USER_CANCELED", "{page}");
+    assert!(page.get("nextUri").is_none());
+    let (_, listed) = get_json(&server, &format!("/v1/queries/{id}")).await;
+    assert_eq!(listed["state"], "CANCELLED");
+    assert_eq!(
+        server
+            .http("DELETE", "/v1/queries/00000000-0000-0000-0000-000000000000")
+            .await
+            .0,
+        404
+    );
+
+    // The page lists both, the SQL escaped.
+    let (status, head, html) = exchange(&server, "GET", "/", &[], "").await;
+    let html = String::from_utf8_lossy(&html);
+    assert_eq!(status, 200);
+    assert!(header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")));
+    assert!(
+        html.contains("n_name &lt;&gt; &#39;&lt;b&gt;&#39;"),
+        "{html}"
+    );
+    assert!(html.contains(&id) && html.contains("CANCELLED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_operations_need_credentials_in_users_mode() {
+    let lake = shared_lake().await;
+    let (server, _users) = LocalServer::start_with_user(&lake.warehouse, "ana", "pa55");
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "ana:pa55")
+    );
+    let auth = [("Authorization", basic.as_str())];
+    assert_eq!(
+        exchange(&server, "GET", "/v1/queries", &[], "").await.0,
+        401
+    );
+    let (status, head, _) = exchange(&server, "GET", "/", &[], "").await;
+    assert_eq!(status, 401);
+    assert!(header(&head, "www-authenticate").is_some_and(|v| v.contains("basic")));
+    let (status, _, body) = exchange(&server, "GET", "/v1/queries", &auth, "").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(exchange(&server, "GET", "/", &auth, "").await.0, 200);
 }

@@ -132,6 +132,7 @@ struct UserEntry {
 pub struct Authenticator {
     mode: AuthMode,
     users: HashMap<String, String>,
+    operators: Vec<String>,
     token_ttl: Duration,
     tokens: Mutex<HashMap<String, (Principal, Instant)>>,
 }
@@ -147,6 +148,7 @@ impl Authenticator {
         Ok(Self {
             mode: config.mode,
             users,
+            operators: config.operators.clone(),
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             tokens: Mutex::new(HashMap::new()),
         })
@@ -155,6 +157,11 @@ impl Authenticator {
     /// Anyone may connect without credentials (the local demo).
     pub fn is_open(&self) -> bool {
         self.mode == AuthMode::Open
+    }
+
+    /// Whether `principal` sees and may cancel every user's queries.
+    pub fn is_operator(&self, principal: &Principal) -> bool {
+        self.is_open() || self.operators.contains(&principal.name)
     }
 
     /// The caller who sent no credentials: allowed only in open mode.
@@ -183,7 +190,6 @@ impl Authenticator {
         Ok(Principal::new(user))
     }
 
-    /// A fresh token for `principal`, valid for the configured lifetime.
     /// Who `credentials` belong to: a user checked against the users file, a token's owner,
     /// or (open mode only) anonymous.
     pub fn principal(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
@@ -194,6 +200,7 @@ impl Authenticator {
         }
     }
 
+    /// A fresh token for `principal`, valid for the configured lifetime.
     pub fn issue_token(&self, principal: &Principal) -> BearerToken {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -286,6 +293,7 @@ mod tests {
             mode: AuthMode::Users,
             users_file: Some(path),
             token_ttl_secs: 60,
+            operators: Vec::new(),
         };
         Authenticator::from_config(&config).unwrap()
     }

@@ -140,6 +140,24 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
     pub shutdown_grace_secs: u64,
+    /// Where the coordinator keeps what it must not lose on restart (saved queries). Unset:
+    /// `.lakegate` inside a local warehouse directory, else `lakegate-state` in the working
+    /// directory.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// `server.state_dir`, or its default next to a local lake.
+    pub fn state_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.server.state_dir {
+            return dir.clone();
+        }
+        let warehouse = &self.catalog.warehouse;
+        if !warehouse.is_empty() && !warehouse.contains("://") {
+            return PathBuf::from(warehouse).join(".lakegate");
+        }
+        PathBuf::from("lakegate-state")
+    }
 }
 
 impl Default for ServerConfig {
@@ -148,6 +166,7 @@ impl Default for ServerConfig {
             flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_grace_secs: 60,
+            state_dir: None,
         }
     }
 }
@@ -161,6 +180,9 @@ pub struct AuthConfig {
     pub users_file: Option<PathBuf>,
     /// Lifetime of bearer tokens issued at handshake.
     pub token_ttl_secs: u64,
+    /// Users who see and may cancel every user's queries (`GET /v1/queries`,
+    /// `DELETE /v1/queries/{id}`); others see their own. In open mode everyone is one.
+    pub operators: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -169,6 +191,7 @@ impl Default for AuthConfig {
             mode: AuthMode::Open,
             users_file: None,
             token_ttl_secs: 12 * 3600,
+            operators: Vec::new(),
         }
     }
 }

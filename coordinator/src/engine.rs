@@ -53,6 +53,7 @@ use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
 use crate::session::{CacheMode, Session, SessionVars, check_setting};
 use crate::statement::{SetVariable, StatementKind, classify, explained};
+use crate::tracker::{FrontEnd, QueryTracker};
 
 /// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
 #[derive(Debug, Clone)]
@@ -66,6 +67,8 @@ pub struct Engine {
     lifecycle: Arc<Lifecycle>,
     /// Results of reads, shared by every front end; `None` with `cache.enabled = false`.
     cache: Option<Arc<ResultCache>>,
+    /// Running and recent queries of every front end.
+    tracker: Arc<QueryTracker>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -126,6 +129,7 @@ impl Engine {
                 bytes_per_task: config.cluster.bytes_per_task,
             }),
             lifecycle: Arc::default(),
+            tracker: Arc::default(),
             cache: config
                 .cache
                 .enabled
@@ -143,6 +147,11 @@ impl Engine {
     /// The result cache, when enabled.
     pub fn cache(&self) -> Option<&Arc<ResultCache>> {
         self.cache.as_ref()
+    }
+
+    /// Running and recent queries, for listing and cancelling.
+    pub fn tracker(&self) -> &Arc<QueryTracker> {
+        &self.tracker
     }
 
     /// Serving or stopping, and the queries running now.
@@ -170,6 +179,11 @@ impl Engine {
         Session::new(principal, self.lake.name(), self.default_schema.clone())
     }
 
+    /// A new session of a client of `front_end`.
+    pub fn session_for(&self, principal: Principal, front_end: FrontEnd) -> Session {
+        self.new_session(principal).with_front_end(front_end)
+    }
+
     /// Classifies, plans and starts one statement. Snapshots are pinned and files planned
     /// before this returns; rows flow as the returned stream is polled.
     pub async fn execute(&self, session: &Session, sql: &str) -> Result<QueryResult, EngineError> {
@@ -188,10 +202,53 @@ impl Engine {
             return Err(EngineError::ShuttingDown);
         }
         let id = QueryId::new();
-        let span = tracing::info_span!("query", %id, user = %session.principal());
-        self.execute_as(id, session, sql, params)
+        let span = tracing::info_span!(
+            "query",
+            %id,
+            user = %session.principal(),
+            front_end = %session.front_end()
+        );
+        let tracked = self
+            .tracker
+            .begin(id, session.principal(), session.front_end(), sql);
+        match self
+            .execute_as(id, session, sql, params)
             .instrument(span)
             .await
+        {
+            Ok(mut result) => {
+                result.stream = tracked.watch(result.stream);
+                Ok(result)
+            }
+            Err(e) => {
+                tracked.failed(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The snapshot of every table `sql` would read if it ran now, found by planning it (no
+    /// scan starts): what a dashboard's ETag is made of.
+    pub async fn snapshots_now(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<Vec<(TableRef, Option<SnapshotId>)>, EngineError> {
+        let mut classified = classify(sql, &GenericDialect {})?;
+        number_placeholders(&mut classified.statement);
+        if classified.kind != StatementKind::Read {
+            return Ok(Vec::new());
+        }
+        let planned = self
+            .plan_read(
+                QueryId::new(),
+                &session.vars(),
+                classified.statement,
+                params,
+            )
+            .await?;
+        Ok(planned.pins.snapshots())
     }
 
     /// Plans `sql` without running it: the schema of its rows and of its parameters, for a
@@ -552,6 +609,23 @@ impl Engine {
         Ok(state)
     }
 
+    /// Sets (or with `None` clears) session variable `name`, checking its value as `SET`
+    /// does: for front ends whose clients send session variables outside SQL.
+    pub fn set(
+        &self,
+        session: &Session,
+        name: &str,
+        value: Option<String>,
+    ) -> Result<(), EngineError> {
+        self.set_variable(
+            session,
+            SetVariable {
+                name: name.to_string(),
+                value,
+            },
+        )
+    }
+
     fn set_variable(&self, session: &Session, variable: SetVariable) -> Result<(), EngineError> {
         let SetVariable { name, value } = variable;
         if let Some(value) = &value {
@@ -663,7 +737,33 @@ fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, Engine
     if expected == 0 {
         return Ok(plan);
     }
-    plan.with_param_values(params.to_vec())
+    // Values come typed by the client's protocol (a JSON number, a Trino literal, PostgreSQL
+    // text); each is cast to the type DataFusion inferred for its placeholder, so `$1` next
+    // to a DATE column takes '1998-09-02' and one next to an INT takes 5 sent as text.
+    let fields = plan.get_parameter_fields().map_err(EngineError::planning)?;
+    let values = params
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let wanted = fields
+                .get(&format!("${}", index + 1))
+                .and_then(|f| f.as_ref())
+                .map(|f| f.data_type().clone());
+            match wanted {
+                Some(wanted) if !value.is_null() && value.data_type() != wanted => {
+                    value.cast_to(&wanted).map_err(|e| EngineError::Plan {
+                        message: format!(
+                            "parameter ${}: {value} cannot be used as {wanted}: {e}",
+                            index + 1
+                        ),
+                        position: None,
+                    })
+                }
+                _ => Ok(value.clone()),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    plan.with_param_values(values)
         .map_err(EngineError::planning)
 }
 

@@ -1,6 +1,6 @@
 //! lakegate coordinator: where a query enters, is planned and is answered.
 //!
-//! * [`frontend`]: client protocols (Flight SQL), each over the one [`Engine`].
+//! * [`frontend`]: client protocols (Flight SQL, HTTP, Trino), each over the one [`Engine`].
 //! * [`auth`] and [`session`]: who is asking and what they have set.
 //! * [`statement`]: what a SQL text asks for; writes are refused here. [`params`]: binding
 //!   values to its `?` / `$n` placeholders.
@@ -8,7 +8,8 @@
 //! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`];
 //!   [`cache`]: results of unchanged tables served again, identical queries run once.
 //! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
-//!   [`lifecycle`]: serving, then stopping without cutting running queries off.
+//!   [`lifecycle`]: serving, then stopping without cutting running queries off;
+//!   [`tracker`]: running and recent queries of every front end, their cancellation and counts.
 
 pub mod auth;
 pub mod cache;
@@ -22,9 +23,11 @@ pub mod lifecycle;
 pub mod params;
 pub mod query;
 pub mod registry;
+pub mod saved;
 pub mod server;
 pub mod session;
 pub mod statement;
+pub mod tracker;
 
 pub use auth::{Authenticator, Principal};
 pub use config::{Config, ConfigLoader};

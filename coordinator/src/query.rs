@@ -27,6 +27,14 @@ impl QueryId {
     }
 }
 
+impl std::str::FromStr for QueryId {
+    type Err = uuid::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(text).map(Self)
+    }
+}
+
 impl Default for QueryId {
     fn default() -> Self {
         Self::new()

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use crate::auth::Principal;
+use crate::tracker::FrontEnd;
 
 /// Who is asking and what they have set: default catalog and schema, and session variables.
 /// `SET` and `USE` change it; each connection has its own.
 #[derive(Debug)]
 pub struct Session {
     principal: Principal,
+    front_end: FrontEnd,
     vars: RwLock<SessionVars>,
 }
 
@@ -35,8 +37,19 @@ impl Session {
         };
         Self {
             principal,
+            front_end: FrontEnd::Embedded,
             vars: RwLock::new(vars),
         }
+    }
+
+    /// The session of a client of `front_end` (queries are counted and listed by it).
+    pub fn with_front_end(mut self, front_end: FrontEnd) -> Self {
+        self.front_end = front_end;
+        self
+    }
+
+    pub fn front_end(&self) -> FrontEnd {
+        self.front_end
     }
 
     pub fn principal(&self) -> &Principal {

@@ -194,8 +194,16 @@ fn values_match(a: &str, b: &str) -> bool {
 /// Asserts two results hold the same rows: in order when the SQL orders them, else as sorted
 /// multisets.
 pub fn assert_same_rows(name: &str, sql: &str, expected: &[RecordBatch], actual: &[RecordBatch]) {
-    let mut expected = rows(expected);
-    let mut actual = rows(actual);
+    assert_same_text_rows(name, sql, rows(expected), rows(actual));
+}
+
+/// [`assert_same_rows`] over rows already turned into text (by a client in another language).
+pub fn assert_same_text_rows(
+    name: &str,
+    sql: &str,
+    mut expected: Vec<Vec<String>>,
+    mut actual: Vec<Vec<String>>,
+) {
     if !sql.to_ascii_lowercase().contains("order by") {
         expected.sort();
         actual.sort();
@@ -380,6 +388,19 @@ impl LocalServer {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Vec<u8>) {
+        let (status, _, body) = self.http_exchange(method, path, headers, body).await;
+        (status, body)
+    }
+
+    /// [`LocalServer::http_request`] that also returns the response head (status line and
+    /// headers), lower-cased.
+    pub async fn http_exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, Vec<u8>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port))
             .await
@@ -418,7 +439,7 @@ impl LocalServer {
         } else {
             raw.to_vec()
         };
-        (status, body)
+        (status, head, body)
     }
 
     /// A Flight SQL client connected to this server (no login: open mode).

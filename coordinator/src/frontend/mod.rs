@@ -3,3 +3,4 @@
 
 pub mod flight_sql;
 pub mod http;
+pub mod trino;

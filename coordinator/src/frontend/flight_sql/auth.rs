@@ -11,6 +11,7 @@ use super::status::auth_status;
 use crate::auth::{AuthError, Authenticator, BearerToken, Credentials, Principal};
 use crate::engine::Engine;
 use crate::session::Session;
+use crate::tracker::FrontEnd;
 
 /// Sessions by bearer token, so `SET` and `USE` carry from call to call of one client.
 #[derive(Debug)]
@@ -36,7 +37,7 @@ impl FlightSessions {
         }
         .map_err(auth_status)?;
         let token = self.auth.issue_token(&principal);
-        let session = Arc::new(engine.new_session(principal));
+        let session = Arc::new(engine.session_for(principal, FrontEnd::FlightSql));
         let mut sessions = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|token, _| self.auth.check_token(token).is_ok());
         sessions.insert(token.0.clone(), session);
@@ -59,7 +60,7 @@ impl FlightSessions {
             Credentials::None => self.auth.anonymous(),
         }
         .map_err(auth_status)?;
-        Ok(Arc::new(engine.new_session(principal)))
+        Ok(Arc::new(engine.session_for(principal, FrontEnd::FlightSql)))
     }
 }
 

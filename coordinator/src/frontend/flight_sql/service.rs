@@ -34,7 +34,7 @@ use super::metadata;
 use super::prepared::{Prepared, schema_bytes};
 use super::server_info;
 use super::status::engine_status;
-use super::tickets::{Cancelled, Tickets};
+use super::tickets::Tickets;
 use crate::auth::Authenticator;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -42,6 +42,7 @@ use crate::params::values_of;
 use crate::query::QueryId;
 use crate::session::Session;
 use crate::statement::{StatementError, StatementKind};
+use crate::tracker::CancelOutcome;
 
 type DoGetStream = <FlightSqlFrontend as FlightService>::DoGetStream;
 
@@ -115,7 +116,12 @@ impl FlightSqlFrontend {
                 .ok_or_else(|| {
                     Status::invalid_argument("the ticket does not name a lakegate query")
                 })?;
-            if self.tickets.cancel(id, session.principal()) == Cancelled::Stopped {
+            // A parked query is dropped here (the tracker then records it cancelled); a
+            // streaming one is stopped by the tracker.
+            let parked = self.tickets.drop_pending(id, session.principal());
+            let streaming = self.engine.tracker().cancel(id, session.principal(), false)
+                == CancelOutcome::Cancelled;
+            if parked || streaming {
                 status = CancelStatus::Cancelled;
             }
         }

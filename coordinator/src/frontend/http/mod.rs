@@ -1,4 +1,5 @@
-//! The HTTP front end. For now it answers the probes an orchestrator sends:
+//! The HTTP front end: our own JSON/Arrow API for dashboards and services, and the probes
+//! an orchestrator sends.
 //!
 //! * `GET /healthz`: the process serves HTTP (liveness).
 //! * `GET /readyz`: the coordinator takes queries: it is not stopping and, when queries are
@@ -6,8 +7,12 @@
 //!   otherwise, so a load balancer sends new clients elsewhere.
 //! * `POST /v1/query`: run SQL, the result streamed as Arrow, JSON, NDJSON or CSV ([`query`]).
 //! * `GET /v1/catalogs[/{c}/schemas[/{s}/tables[/{t}]]]`: catalog browsing ([`catalog`]).
-//! * `GET /metrics`: Prometheus text: queries running, executors registered, result cache
-//!   counters and size.
+//! * `PUT/GET/DELETE /v1/saved/{name}`, `GET /v1/saved/{name}/result`: saved queries with
+//!   ETags that revalidate without running anything ([`saved`]).
+//! * `GET /v1/queries[/{id}]`, `DELETE /v1/queries/{id}`, and a page at `/`: running and
+//!   recent queries, cancellation ([`queries`]).
+//! * `GET /metrics`: Prometheus text: queries by state and front end, latency histograms,
+//!   executors registered, result cache counters and size ([`metrics`]).
 //! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
 //!   next query sees the latest snapshots without waiting for `catalog.refresh_interval`
 //!   (authenticated like every non-health route).
@@ -25,25 +30,31 @@ use tokio::net::TcpListener;
 
 mod catalog;
 mod format;
+mod metrics;
+mod queries;
 mod query;
+mod saved;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::engine::Engine;
+use crate::saved::SavedQueries;
 
 /// What every route reads.
 #[derive(Clone)]
 struct Shared {
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
+    saved: Arc<SavedQueries>,
 }
 
 /// The routes over `engine`, callers checked by `auth`.
-pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
+pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>, saved: Arc<SavedQueries>) -> Router {
     Router::new()
+        .route("/", get(queries::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/admin/refresh", post(refresh))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/query", post(query::query))
         .route("/v1/catalogs", get(catalog::catalogs))
         .route("/v1/catalogs/{catalog}/schemas", get(catalog::schemas))
@@ -55,7 +66,23 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>) -> Router {
             "/v1/catalogs/{catalog}/schemas/{schema}/tables/{table}",
             get(catalog::table),
         )
-        .with_state(Shared { engine, auth })
+        .route("/v1/queries", get(queries::list))
+        .route(
+            "/v1/queries/{id}",
+            get(queries::one).delete(queries::cancel),
+        )
+        .route("/v1/saved", get(saved::list))
+        .route(
+            "/v1/saved/{name}",
+            get(saved::get).put(saved::put).delete(saved::delete),
+        )
+        .route("/v1/saved/{name}/result", get(saved::result))
+        .with_state(Shared {
+            engine: engine.clone(),
+            auth: auth.clone(),
+            saved,
+        })
+        .merge(super::trino::router(engine, auth))
 }
 
 /// Serves the routes on `listener` until `shutdown` completes.
@@ -63,9 +90,10 @@ pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
+    saved: Arc<SavedQueries>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, auth))
+    axum::serve(listener, router(engine, auth, saved))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -101,88 +129,6 @@ async fn refresh(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCod
         }
         Err(refused) => refused,
     }
-}
-
-/// Prometheus text exposition (version 0.0.4). Like the probes it needs no credentials:
-/// scrapers reach it on the cluster network.
-async fn metrics(
-    State(shared): State<Shared>,
-) -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    use std::fmt::Write as _;
-    let engine = &shared.engine;
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
-    };
-    gauge(
-        "lakegate_queries_running",
-        "Queries planned and not yet finished.",
-        "gauge",
-        engine.lifecycle().running() as u64,
-    );
-    gauge(
-        "lakegate_stopping",
-        "1 while the coordinator stops (SIGTERM) and refuses new queries.",
-        "gauge",
-        u64::from(engine.lifecycle().is_stopping()),
-    );
-    if let Some(registry) = engine.registry() {
-        gauge(
-            "lakegate_executors",
-            "Executors that take work (registered, heard from, not draining).",
-            "gauge",
-            registry.placement().len() as u64,
-        );
-    }
-    if let Some(cache) = engine.cache() {
-        let stats = cache.stats();
-        gauge(
-            "lakegate_cache_hits_total",
-            "Reads answered from the result cache.",
-            "counter",
-            stats.hits,
-        );
-        gauge(
-            "lakegate_cache_misses_total",
-            "Cacheable reads that ran.",
-            "counter",
-            stats.misses,
-        );
-        gauge(
-            "lakegate_cache_coalesced_total",
-            "Reads that joined an identical running read.",
-            "counter",
-            stats.coalesced,
-        );
-        gauge(
-            "lakegate_cache_evictions_total",
-            "Results evicted for space.",
-            "counter",
-            stats.evictions,
-        );
-        gauge(
-            "lakegate_cache_bytes",
-            "Bytes of cached results.",
-            "gauge",
-            stats.bytes,
-        );
-        gauge(
-            "lakegate_cache_entries",
-            "Cached results.",
-            "gauge",
-            stats.entries,
-        );
-    }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    )
 }
 
 async fn healthz() -> &'static str {

@@ -13,8 +13,12 @@ use serde_json::Value;
 
 use super::format::{Format, Writer};
 use super::{Shared, caller, error};
+use crate::auth::Principal;
 use crate::error::EngineError;
+use crate::query::QueryResult;
+use crate::session::Session;
 use crate::statement::StatementError;
+use crate::tracker::FrontEnd;
 
 /// The request body.
 #[derive(Debug, Deserialize)]
@@ -43,13 +47,9 @@ pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes
             .into_response();
         }
     };
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-    let format = match Format::from_accept(accept) {
+    let format = match format_of(&headers) {
         Ok(format) => format,
-        Err(message) => {
-            return error(StatusCode::NOT_ACCEPTABLE, "UNSUPPORTED_FORMAT", message)
-                .into_response();
-        }
+        Err(refused) => return *refused,
     };
     let params = match request.params.iter().enumerate().map(scalar).collect() {
         Ok(params) => params,
@@ -57,15 +57,7 @@ pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes
             return error(StatusCode::BAD_REQUEST, "BAD_PARAMETER", message).into_response();
         }
     };
-    let session = shared.engine.new_session(principal);
-    session.update(|vars| {
-        if let Some(catalog) = request.catalog {
-            vars.catalog = catalog;
-        }
-        if let Some(schema) = request.schema {
-            vars.schema = schema;
-        }
-    });
+    let session = http_session(&shared, principal, request.catalog, request.schema);
     let result = match shared
         .engine
         .execute_with(&session, &request.sql, params)
@@ -74,6 +66,39 @@ pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes
         Ok(result) => result,
         Err(e) => return engine_error(e).into_response(),
     };
+    stream_result(format, result)
+}
+
+/// The result format `Accept` asks for; a 406 naming what is offered otherwise.
+pub(super) fn format_of(headers: &HeaderMap) -> Result<Format, Box<Response>> {
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    Format::from_accept(accept).map_err(|message| {
+        Box::new(error(StatusCode::NOT_ACCEPTABLE, "UNSUPPORTED_FORMAT", message).into_response())
+    })
+}
+
+/// A session of an HTTP request, in the catalog and schema it names.
+pub(super) fn http_session(
+    shared: &Shared,
+    principal: Principal,
+    catalog: Option<String>,
+    schema: Option<String>,
+) -> Session {
+    let session = shared.engine.session_for(principal, FrontEnd::Http);
+    session.update(|vars| {
+        if let Some(catalog) = catalog {
+            vars.catalog = catalog;
+        }
+        if let Some(schema) = schema {
+            vars.schema = schema;
+        }
+    });
+    session
+}
+
+/// The response streaming `result` in `format`: head, one chunk per batch, tail; a failure
+/// mid-stream ends the body early (the status line has gone out by then).
+pub(super) fn stream_result(format: Format, result: QueryResult) -> Response {
     let mut writer = match Writer::new(format, result.schema.clone()) {
         Ok(writer) => writer,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e).into_response(),
@@ -131,7 +156,7 @@ fn scalar((index, value): (usize, &Value)) -> Result<ScalarValue, String> {
 }
 
 /// The HTTP status and JSON error of an engine error.
-fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) {
+pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) {
     let position = err.position().map(|p| p.to_string());
     let message = match &position {
         Some(position) => format!("{err} ({position})"),

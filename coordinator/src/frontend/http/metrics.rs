@@ -1,0 +1,140 @@
+//! `GET /metrics`: Prometheus text exposition (version 0.0.4). Like the probes it needs no
+//! credentials: scrapers reach it on the cluster network.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+
+use super::Shared;
+use crate::tracker::{LATENCY_BUCKETS, QueryMetrics};
+
+pub async fn metrics(
+    State(shared): State<Shared>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let engine = &shared.engine;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "lakegate_queries_running",
+        "Queries planned and not yet finished.",
+        "gauge",
+        engine.lifecycle().running() as u64,
+    );
+    gauge(
+        "lakegate_stopping",
+        "1 while the coordinator stops (SIGTERM) and refuses new queries.",
+        "gauge",
+        u64::from(engine.lifecycle().is_stopping()),
+    );
+    if let Some(registry) = engine.registry() {
+        gauge(
+            "lakegate_executors",
+            "Executors that take work (registered, heard from, not draining).",
+            "gauge",
+            registry.placement().len() as u64,
+        );
+    }
+    if let Some(cache) = engine.cache() {
+        let stats = cache.stats();
+        gauge(
+            "lakegate_cache_hits_total",
+            "Reads answered from the result cache.",
+            "counter",
+            stats.hits,
+        );
+        gauge(
+            "lakegate_cache_misses_total",
+            "Cacheable reads that ran.",
+            "counter",
+            stats.misses,
+        );
+        gauge(
+            "lakegate_cache_coalesced_total",
+            "Reads that joined an identical running read.",
+            "counter",
+            stats.coalesced,
+        );
+        gauge(
+            "lakegate_cache_evictions_total",
+            "Results evicted for space.",
+            "counter",
+            stats.evictions,
+        );
+        gauge(
+            "lakegate_cache_bytes",
+            "Bytes of cached results.",
+            "gauge",
+            stats.bytes,
+        );
+        gauge(
+            "lakegate_cache_entries",
+            "Cached results.",
+            "gauge",
+            stats.entries,
+        );
+    }
+    queries(&mut out, &engine.tracker().metrics());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+}
+
+/// Queries by front end and outcome, live queries by state, and latency histograms by front
+/// end.
+fn queries(out: &mut String, metrics: &QueryMetrics) {
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_queries_total Queries ended, by front end and final state.\n\
+         # TYPE lakegate_queries_total counter"
+    );
+    for ((front_end, state), count) in &metrics.outcomes {
+        let _ = writeln!(
+            out,
+            "lakegate_queries_total{{front_end=\"{front_end}\",state=\"{}\"}} {count}",
+            state.as_str()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_queries Queries not yet ended, by state.\n# TYPE lakegate_queries gauge"
+    );
+    for (state, count) in &metrics.live {
+        let _ = writeln!(
+            out,
+            "lakegate_queries{{state=\"{}\"}} {count}",
+            state.as_str()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_query_duration_seconds Time from a query's arrival to its end, by \
+         front end.\n# TYPE lakegate_query_duration_seconds histogram"
+    );
+    for (front_end, histogram) in &metrics.latency {
+        let mut cumulative = 0;
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(&histogram.buckets) {
+            cumulative += count;
+            let _ = writeln!(
+                out,
+                "lakegate_query_duration_seconds_bucket{{front_end=\"{front_end}\",le=\"{bound}\"}} \
+                 {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "lakegate_query_duration_seconds_bucket{{front_end=\"{front_end}\",le=\"+Inf\"}} {}\n\
+             lakegate_query_duration_seconds_sum{{front_end=\"{front_end}\"}} {}\n\
+             lakegate_query_duration_seconds_count{{front_end=\"{front_end}\"}} {}",
+            histogram.count, histogram.sum_secs, histogram.count
+        );
+    }
+}

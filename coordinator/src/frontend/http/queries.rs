@@ -1,0 +1,204 @@
+//! Operations on queries: `GET /v1/queries` (running, then recent), `GET /v1/queries/{id}`,
+//! `DELETE /v1/queries/{id}` (cancel), and `GET /`, a page listing them for a browser. Users
+//! see and cancel their own queries; operators (`auth.operators`, everyone in open mode) all.
+
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Shared, caller, error};
+use crate::auth::Principal;
+use crate::query::QueryId;
+use crate::tracker::{CancelOutcome, QueryInfo};
+
+/// How often the page at `/` reloads itself.
+const PAGE_REFRESH_SECS: u32 = 5;
+
+pub async fn list(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let principal = match caller(&shared, &headers) {
+        Ok(principal) => principal,
+        Err(refused) => return refused.into_response(),
+    };
+    let queries: Vec<Value> = visible(&shared, &principal).iter().map(to_json).collect();
+    Json(json!({ "queries": queries })).into_response()
+}
+
+pub async fn one(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (principal, id) = match caller_and_id(&shared, &headers, &id) {
+        Ok(found) => found,
+        Err(refused) => return *refused,
+    };
+    match visible(&shared, &principal).iter().find(|q| q.id == id) {
+        Some(query) => Json(to_json(query)).into_response(),
+        None => not_found(id),
+    }
+}
+
+pub async fn cancel(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (principal, id) = match caller_and_id(&shared, &headers, &id) {
+        Ok(found) => found,
+        Err(refused) => return *refused,
+    };
+    let operator = shared.auth.is_operator(&principal);
+    match shared.engine.tracker().cancel(id, &principal, operator) {
+        CancelOutcome::Cancelled => {
+            tracing::info!(%id, user = %principal, "query cancelled over HTTP");
+            Json(json!({ "id": id.to_string(), "cancelled": true })).into_response()
+        }
+        CancelOutcome::AlreadyDone => error(
+            StatusCode::CONFLICT,
+            "ALREADY_FINISHED",
+            format!("query {id} has already ended"),
+        )
+        .into_response(),
+        CancelOutcome::NotFound => not_found(id),
+    }
+}
+
+/// The page at `/`: the queries the caller may see, refreshed every few seconds. Browsers
+/// are asked for Basic credentials when the gateway needs them.
+pub async fn page(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let principal = match caller(&shared, &headers) {
+        Ok(principal) => principal,
+        Err(refused) => {
+            let mut response = refused.into_response();
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"lakegate\""),
+            );
+            return response;
+        }
+    };
+    let queries = visible(&shared, &principal);
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"{PAGE_REFRESH_SECS}\">\
+         <title>lakegate queries</title><style>\
+         body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;width:100%}}\
+         td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}\
+         td.sql{{font-family:monospace;white-space:pre-wrap;max-width:60em}}\
+         .RUNNING,.PLANNING{{color:#06c}}.FAILED{{color:#c00}}.CANCELLED{{color:#a60}}\
+         </style></head><body><h1>lakegate</h1><p>{} queries running, {} shown; signed in as {}.</p>\
+         <table><tr><th>id</th><th>state</th><th>user</th><th>front end</th><th>elapsed</th>\
+         <th>rows</th><th>bytes</th><th>SQL</th></tr>",
+        queries.iter().filter(|q| !q.state.is_done()).count(),
+        queries.len(),
+        escape(&principal.name),
+    );
+    for query in &queries {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{}</td>\
+             <td>{:.3} s</td><td>{}</td><td>{}</td><td class=\"sql\">{}{}</td></tr>",
+            query.id,
+            escape(&query.user),
+            query.front_end,
+            query.elapsed.as_secs_f64(),
+            query.rows,
+            query.bytes,
+            escape(&query.sql),
+            query
+                .error
+                .as_deref()
+                .map(|e| format!("<br><b>{}</b>", escape(e)))
+                .unwrap_or_default(),
+            state = query.state.as_str(),
+        );
+    }
+    html.push_str("</table></body></html>\n");
+    let mut response = html.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn visible(shared: &Shared, principal: &Principal) -> Vec<QueryInfo> {
+    let all = shared.engine.tracker().list();
+    if shared.auth.is_operator(principal) {
+        return all;
+    }
+    all.into_iter()
+        .filter(|q| q.user == principal.name)
+        .collect()
+}
+
+pub(super) fn to_json(query: &QueryInfo) -> Value {
+    let started: chrono::DateTime<chrono::Utc> = query.started.into();
+    json!({
+        "id": query.id.to_string(),
+        "user": query.user,
+        "front_end": query.front_end.as_str(),
+        "state": query.state.as_str(),
+        "sql": query.sql,
+        "started": started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "elapsed_ms": query.elapsed.as_millis() as u64,
+        "rows": query.rows,
+        "bytes": query.bytes,
+        "error": query.error,
+    })
+}
+
+/// The caller and the query id of a `/v1/queries/{id}` request.
+fn caller_and_id(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Principal, QueryId), Box<Response>> {
+    let principal = caller(shared, headers).map_err(|refused| Box::new(refused.into_response()))?;
+    Ok((principal, parse_id(id)?))
+}
+
+fn parse_id(text: &str) -> Result<QueryId, Box<Response>> {
+    text.parse().map_err(|_| {
+        Box::new(
+            error(
+                StatusCode::BAD_REQUEST,
+                "BAD_QUERY_ID",
+                format!("{text:?} is not a query id (a UUID)"),
+            )
+            .into_response(),
+        )
+    })
+}
+
+fn not_found(id: QueryId) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "QUERY_NOT_FOUND",
+        format!("no query {id} of yours is running or ran recently"),
+    )
+    .into_response()
+}
+
+/// Text safe inside HTML elements.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

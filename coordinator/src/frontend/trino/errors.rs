@@ -1,0 +1,90 @@
+//! [`EngineError`] as a Trino `QueryError` object: `message`, `errorCode`, `errorName`,
+//! `errorType`, `errorLocation` and `failureInfo`. Names are Trino's standard error names,
+//! which is what clients (and SQLAlchemy's dialect) match on.
+
+use serde_json::{Value, json};
+
+use crate::error::EngineError;
+use crate::statement::StatementError;
+
+/// The error object of a failed query.
+pub fn query_error(err: &EngineError) -> Value {
+    let (code, name, kind) = classify(err);
+    let message = err.to_string();
+    let mut error = json!({
+        "message": message,
+        "errorCode": code,
+        "errorName": name,
+        "errorType": kind,
+        "failureInfo": {
+            "type": format!("io.lakegate.{name}"),
+            "message": message,
+            "suppressed": [],
+            "stack": [],
+        },
+    });
+    if let Some(position) = err.position() {
+        let location = json!({ "lineNumber": position.line, "columnNumber": position.column });
+        error["errorLocation"] = location.clone();
+        error["failureInfo"]["errorLocation"] = location;
+    }
+    error
+}
+
+/// An error raised by the front end itself (a statement of Trino's dialect it cannot take).
+pub fn user_error(name: &str, message: &str) -> Value {
+    json!({
+        "message": message,
+        "errorCode": code_of(name),
+        "errorName": name,
+        "errorType": "USER_ERROR",
+        "failureInfo": {
+            "type": format!("io.lakegate.{name}"),
+            "message": message,
+            "suppressed": [],
+            "stack": [],
+        },
+    })
+}
+
+fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
+    let user = |name: &'static str| (code_of(name), name, "USER_ERROR");
+    match err {
+        EngineError::Statement(StatementError::Syntax { .. }) => user("SYNTAX_ERROR"),
+        EngineError::Statement(StatementError::ReadOnly { .. }) => user("PERMISSION_DENIED"),
+        EngineError::Statement(_) => user("NOT_SUPPORTED"),
+        EngineError::Plan { .. } => user("GENERIC_USER_ERROR"),
+        EngineError::UnknownTable { .. } => user("TABLE_NOT_FOUND"),
+        EngineError::UnknownSchema { .. } => user("SCHEMA_NOT_FOUND"),
+        EngineError::Setting { .. } => user("INVALID_SESSION_PROPERTY"),
+        EngineError::Cancelled { .. } => user("USER_CANCELED"),
+        EngineError::TimedOut { .. } => (131_075, "EXCEEDED_TIME_LIMIT", "INSUFFICIENT_RESOURCES"),
+        EngineError::MemoryLimit { .. } => (
+            131_079,
+            "EXCEEDED_LOCAL_MEMORY_LIMIT",
+            "INSUFFICIENT_RESOURCES",
+        ),
+        EngineError::Catalog { .. } => (16_777_216, "CATALOG_UNAVAILABLE", "EXTERNAL"),
+        EngineError::ShuttingDown => (65_541, "SERVER_SHUTTING_DOWN", "INTERNAL_ERROR"),
+        EngineError::NoExecutors => (65_542, "NO_NODES_AVAILABLE", "INTERNAL_ERROR"),
+        EngineError::Execution { .. } | EngineError::Internal(_) => {
+            (65_536, "GENERIC_INTERNAL_ERROR", "INTERNAL_ERROR")
+        }
+    }
+}
+
+/// Codes of the user errors named above.
+fn code_of(name: &str) -> i64 {
+    match name {
+        "GENERIC_USER_ERROR" => 0,
+        "SYNTAX_ERROR" => 1,
+        "USER_CANCELED" => 3,
+        "PERMISSION_DENIED" => 4,
+        "NOT_FOUND" => 5,
+        "NOT_SUPPORTED" => 13,
+        "INVALID_SESSION_PROPERTY" => 14,
+        "SCHEMA_NOT_FOUND" => 45,
+        "TABLE_NOT_FOUND" => 46,
+        _ => 0,
+    }
+}

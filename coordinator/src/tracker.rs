@@ -1,0 +1,513 @@
+//! [`QueryTracker`]: every query the engine runs, whichever front end sent it, from planning
+//! to its last batch. It answers "what runs now and what ran lately" (`GET /v1/queries`, the
+//! page at `/`), cancels a query by id for any front end (Flight SQL, HTTP, Trino, PostgreSQL
+//! cancel requests all end here), and keeps the counts and latencies `/metrics` exports.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use datafusion::error::DataFusionError;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::{StreamExt, stream};
+use tokio::sync::watch;
+
+use crate::auth::Principal;
+use crate::error::EngineError;
+use crate::query::QueryId;
+
+/// How many finished queries are remembered for `GET /v1/queries`.
+const RECENT: usize = 200;
+/// The longest SQL text kept per query; longer texts are cut (with a marker).
+const MAX_SQL_CHARS: usize = 4096;
+/// Upper bounds (seconds) of the latency histogram's buckets.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// Which protocol a query came in through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FrontEnd {
+    FlightSql,
+    Http,
+    Trino,
+    Postgres,
+    /// Called from Rust in this process (tests, benchmarks, `lakegate tpch`).
+    Embedded,
+}
+
+impl FrontEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrontEnd::FlightSql => "flight_sql",
+            FrontEnd::Http => "http",
+            FrontEnd::Trino => "trino",
+            FrontEnd::Postgres => "postgres",
+            FrontEnd::Embedded => "embedded",
+        }
+    }
+}
+
+impl fmt::Display for FrontEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a query is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueryState {
+    /// Parsing, resolving tables, pinning snapshots, planning.
+    Planning,
+    /// Planned; rows flow as the client reads them.
+    Running,
+    Finished,
+    Failed,
+    /// Cancelled by a client or operator, or the client stopped reading.
+    Cancelled,
+}
+
+impl QueryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryState::Planning => "PLANNING",
+            QueryState::Running => "RUNNING",
+            QueryState::Finished => "FINISHED",
+            QueryState::Failed => "FAILED",
+            QueryState::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            QueryState::Finished | QueryState::Failed | QueryState::Cancelled
+        )
+    }
+}
+
+/// One query as `GET /v1/queries` shows it.
+#[derive(Debug, Clone)]
+pub struct QueryInfo {
+    pub id: QueryId,
+    pub user: String,
+    pub front_end: FrontEnd,
+    pub sql: String,
+    pub state: QueryState,
+    pub started: SystemTime,
+    pub elapsed: Duration,
+    pub rows: u64,
+    pub bytes: u64,
+    pub error: Option<String>,
+}
+
+/// What a cancel request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The query was running and is stopping now: its plan, and every executor task of it,
+    /// is dropped.
+    Cancelled,
+    /// The query had already ended.
+    AlreadyDone,
+    /// No such query, or it belongs to someone else (who is not told it exists).
+    NotFound,
+}
+
+/// Latencies and outcomes of finished queries, by front end.
+#[derive(Debug, Clone, Default)]
+pub struct QueryMetrics {
+    /// Finished queries by front end and final state.
+    pub outcomes: BTreeMap<(FrontEnd, QueryState), u64>,
+    /// Per front end: counts per bucket of [`LATENCY_BUCKETS`] (not cumulative) and one more
+    /// for slower queries, the sum of seconds and the count.
+    pub latency: BTreeMap<FrontEnd, Histogram>,
+    /// Queries not yet done, by state.
+    pub live: BTreeMap<QueryState, u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    pub sum_secs: f64,
+    pub count: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            buckets: [0; LATENCY_BUCKETS.len() + 1],
+            sum_secs: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn observe(&mut self, secs: f64) {
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[bucket] += 1;
+        self.sum_secs += secs;
+        self.count += 1;
+    }
+}
+
+/// A query not yet done.
+struct Live {
+    owner: Principal,
+    front_end: FrontEnd,
+    sql: String,
+    state: QueryState,
+    started: SystemTime,
+    started_at: Instant,
+    counters: Arc<Counters>,
+    cancel: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct Counters {
+    rows: AtomicU64,
+    bytes: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inner {
+    live: HashMap<QueryId, Live>,
+    recent: VecDeque<QueryInfo>,
+    metrics: QueryMetrics,
+}
+
+/// Running and recent queries. Shared by the engine and every front end.
+#[derive(Default)]
+pub struct QueryTracker {
+    inner: Mutex<Inner>,
+}
+
+impl fmt::Debug for QueryTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryTracker").finish_non_exhaustive()
+    }
+}
+
+impl QueryTracker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers query `id` as planning. The returned handle records how it ends.
+    pub fn begin(
+        self: &Arc<Self>,
+        id: QueryId,
+        owner: &Principal,
+        front_end: FrontEnd,
+        sql: &str,
+    ) -> Tracked {
+        let (cancel, cancelled) = watch::channel(false);
+        let sql = if sql.chars().count() > MAX_SQL_CHARS {
+            let cut: String = sql.chars().take(MAX_SQL_CHARS).collect();
+            format!("{cut}…")
+        } else {
+            sql.to_string()
+        };
+        let counters = Arc::new(Counters::default());
+        self.lock().live.insert(
+            id,
+            Live {
+                owner: owner.clone(),
+                front_end,
+                sql,
+                state: QueryState::Planning,
+                started: SystemTime::now(),
+                started_at: Instant::now(),
+                counters: counters.clone(),
+                cancel,
+            },
+        );
+        Tracked {
+            tracker: self.clone(),
+            id,
+            counters,
+            cancelled,
+            ended: false,
+        }
+    }
+
+    /// Stops `caller`'s query `id` (any query for an operator).
+    pub fn cancel(&self, id: QueryId, caller: &Principal, operator: bool) -> CancelOutcome {
+        let inner = self.lock();
+        if let Some(live) = inner.live.get(&id) {
+            if operator || &live.owner == caller {
+                let _ = live.cancel.send(true);
+                return CancelOutcome::Cancelled;
+            }
+            return CancelOutcome::NotFound;
+        }
+        let done = inner
+            .recent
+            .iter()
+            .any(|q| q.id == id && (operator || q.user == caller.name));
+        if done {
+            CancelOutcome::AlreadyDone
+        } else {
+            CancelOutcome::NotFound
+        }
+    }
+
+    /// Whether query `id` was asked to stop.
+    pub fn is_cancelled(&self, id: QueryId) -> bool {
+        self.lock()
+            .live
+            .get(&id)
+            .is_some_and(|live| *live.cancel.borrow())
+    }
+
+    /// Running queries first (oldest first), then finished ones (newest first).
+    pub fn list(&self) -> Vec<QueryInfo> {
+        let inner = self.lock();
+        let mut live: Vec<QueryInfo> = inner
+            .live
+            .iter()
+            .map(|(id, live)| QueryInfo {
+                id: *id,
+                user: live.owner.name.clone(),
+                front_end: live.front_end,
+                sql: live.sql.clone(),
+                state: live.state,
+                started: live.started,
+                elapsed: live.started_at.elapsed(),
+                rows: live.counters.rows.load(Ordering::Relaxed),
+                bytes: live.counters.bytes.load(Ordering::Relaxed),
+                error: None,
+            })
+            .collect();
+        live.sort_by_key(|q| q.started);
+        live.extend(inner.recent.iter().rev().cloned());
+        live
+    }
+
+    /// One query, live or recent.
+    pub fn get(&self, id: QueryId) -> Option<QueryInfo> {
+        self.list().into_iter().find(|q| q.id == id)
+    }
+
+    pub fn metrics(&self) -> QueryMetrics {
+        let inner = self.lock();
+        let mut metrics = inner.metrics.clone();
+        for live in inner.live.values() {
+            *metrics.live.entry(live.state).or_default() += 1;
+        }
+        metrics
+    }
+
+    fn set_running(&self, id: QueryId) {
+        if let Some(live) = self.lock().live.get_mut(&id) {
+            live.state = QueryState::Running;
+        }
+    }
+
+    fn end(&self, id: QueryId, state: QueryState, error: Option<String>) {
+        let mut inner = self.lock();
+        let Some(live) = inner.live.remove(&id) else {
+            return;
+        };
+        let elapsed = live.started_at.elapsed();
+        *inner
+            .metrics
+            .outcomes
+            .entry((live.front_end, state))
+            .or_default() += 1;
+        inner
+            .metrics
+            .latency
+            .entry(live.front_end)
+            .or_default()
+            .observe(elapsed.as_secs_f64());
+        if inner.recent.len() == RECENT {
+            inner.recent.pop_front();
+        }
+        inner.recent.push_back(QueryInfo {
+            id,
+            user: live.owner.name,
+            front_end: live.front_end,
+            sql: live.sql,
+            state,
+            started: live.started,
+            elapsed,
+            rows: live.counters.rows.load(Ordering::Relaxed),
+            bytes: live.counters.bytes.load(Ordering::Relaxed),
+            error,
+        });
+    }
+}
+
+/// A registered query. Planning failures are recorded with [`Tracked::failed`]; a planned
+/// query's rows go through [`Tracked::watch`], which counts them, ends the query with a
+/// cancellation error when asked to, and records how it ended.
+pub struct Tracked {
+    tracker: Arc<QueryTracker>,
+    id: QueryId,
+    counters: Arc<Counters>,
+    cancelled: watch::Receiver<bool>,
+    ended: bool,
+}
+
+impl Tracked {
+    pub fn failed(mut self, error: &EngineError) {
+        let state = if matches!(error, EngineError::Cancelled { .. }) {
+            QueryState::Cancelled
+        } else {
+            QueryState::Failed
+        };
+        self.tracker.end(self.id, state, Some(error.to_string()));
+        self.ended = true;
+    }
+
+    /// `rows`, counted, stoppable by [`QueryTracker::cancel`], and recorded when they end,
+    /// fail or are dropped unread.
+    pub fn watch(self, rows: SendableRecordBatchStream) -> SendableRecordBatchStream {
+        self.tracker.set_running(self.id);
+        let schema = rows.schema();
+        let id = self.id;
+        let state = Some((rows, self));
+        let batches = stream::unfold(state, move |state| async move {
+            let (mut rows, mut tracked) = state?;
+            let next = tokio::select! {
+                biased;
+                Ok(_) = tracked.cancelled.wait_for(|c| *c) => None,
+                next = rows.next() => Some(next),
+            };
+            match next {
+                // Cancelled: the rows (the running plan) are dropped with this state.
+                None => {
+                    let err = EngineError::Cancelled {
+                        query: id.to_string(),
+                    };
+                    tracked.finish(QueryState::Cancelled, Some(err.to_string()));
+                    Some((Err(DataFusionError::External(Box::new(err))), None))
+                }
+                Some(None) => {
+                    tracked.finish(QueryState::Finished, None);
+                    None
+                }
+                Some(Some(Ok(batch))) => {
+                    tracked
+                        .counters
+                        .rows
+                        .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    tracked
+                        .counters
+                        .bytes
+                        .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+                    Some((Ok(batch), Some((rows, tracked))))
+                }
+                Some(Some(Err(err))) => {
+                    tracked.finish(QueryState::Failed, Some(err.to_string()));
+                    Some((Err(err), None))
+                }
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+    }
+
+    fn finish(&mut self, state: QueryState, error: Option<String>) {
+        if !self.ended {
+            self.ended = true;
+            self.tracker.end(self.id, state, error);
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // Dropped before its end: the client went away or stopped reading.
+        if !self.ended {
+            let cancelled = *self.cancelled.borrow();
+            let reason = if cancelled {
+                "cancelled"
+            } else {
+                "the client stopped reading before the last row"
+            };
+            self.finish(QueryState::Cancelled, Some(reason.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int32Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use datafusion::physical_plan::memory::MemoryStream;
+
+    fn rows(n: usize) -> SendableRecordBatchStream {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int32Array::from(vec![1; 10]))],
+        )
+        .unwrap();
+        Box::pin(MemoryStream::try_new(vec![batch; n], schema, None).unwrap())
+    }
+
+    #[tokio::test]
+    async fn counts_rows_and_records_the_end() {
+        let tracker = Arc::new(QueryTracker::default());
+        let ana = Principal::new("ana");
+        let id = QueryId::new();
+        let stream = tracker
+            .begin(id, &ana, FrontEnd::Http, "SELECT 1")
+            .watch(rows(3));
+        assert_eq!(tracker.get(id).unwrap().state, QueryState::Running);
+        let batches: Vec<_> = stream.collect().await;
+        assert_eq!(batches.len(), 3);
+        let info = tracker.get(id).unwrap();
+        assert_eq!((info.state, info.rows), (QueryState::Finished, 30));
+        let metrics = tracker.metrics();
+        assert_eq!(metrics.outcomes[&(FrontEnd::Http, QueryState::Finished)], 1);
+        assert_eq!(metrics.latency[&FrontEnd::Http].count, 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_owner_or_an_operator_cancels() {
+        let tracker = Arc::new(QueryTracker::default());
+        let (ana, bob) = (Principal::new("ana"), Principal::new("bob"));
+        let id = QueryId::new();
+        let mut stream = tracker
+            .begin(id, &ana, FrontEnd::Trino, "SELECT 1")
+            .watch(rows(3));
+        assert!(stream.next().await.unwrap().is_ok());
+        assert_eq!(tracker.cancel(id, &bob, false), CancelOutcome::NotFound);
+        assert_eq!(tracker.cancel(id, &ana, false), CancelOutcome::Cancelled);
+        let err = stream.next().await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("cancelled"), "{err}");
+        assert!(stream.next().await.is_none());
+        assert_eq!(tracker.get(id).unwrap().state, QueryState::Cancelled);
+        assert_eq!(tracker.cancel(id, &ana, false), CancelOutcome::AlreadyDone);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_stream_and_a_planning_failure_are_recorded() {
+        let tracker = Arc::new(QueryTracker::default());
+        let ana = Principal::new("ana");
+        let dropped = QueryId::new();
+        drop(
+            tracker
+                .begin(dropped, &ana, FrontEnd::FlightSql, "SELECT 1")
+                .watch(rows(1)),
+        );
+        assert_eq!(tracker.get(dropped).unwrap().state, QueryState::Cancelled);
+        let failed = QueryId::new();
+        tracker
+            .begin(failed, &ana, FrontEnd::FlightSql, "SELEC")
+            .failed(&EngineError::Internal("bad".into()));
+        let info = tracker.get(failed).unwrap();
+        assert_eq!(info.state, QueryState::Failed);
+        assert!(info.error.unwrap().contains("bad"));
+    }
+}
