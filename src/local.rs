@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use lakegate_coordinator::catalog::file_io;
 use lakegate_coordinator::frontend::flight_sql::FlightSqlFrontend;
-use lakegate_coordinator::frontend::http;
+use lakegate_coordinator::frontend::{http, postgres};
 use lakegate_coordinator::registry::ExecutorRegistry;
 use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::server::serve;
@@ -69,6 +69,7 @@ pub enum Role {
 pub struct Ready {
     pub flight_sql: SocketAddr,
     pub http: SocketAddr,
+    pub postgres: SocketAddr,
     pub executors: Vec<ExecutorHandle>,
 }
 
@@ -150,20 +151,17 @@ pub async fn run(
         }
     }
 
-    let http_addr = config.server.http_addr;
-    let http_listener =
-        TcpListener::bind(http_addr)
-            .await
-            .map_err(|source| LocalError::Listen {
-                addr: http_addr,
-                source,
-            })?;
-    let http_bound = http_listener
-        .local_addr()
-        .map_err(|source| LocalError::Listen {
-            addr: http_addr,
-            source,
-        })?;
+    let (http_listener, http_bound) = bind(config.server.http_addr).await?;
+    let (postgres_listener, postgres_bound) = bind(config.server.postgres_addr).await?;
+    let mut postgres_stop = stop_rx.clone();
+    let postgres = tokio::spawn(postgres::serve(
+        postgres_listener,
+        engine.clone(),
+        auth.clone(),
+        async move {
+            let _ = postgres_stop.wait_for(|stop| *stop).await;
+        },
+    ));
     let mut http_stop = stop_rx.clone();
     let http = tokio::spawn(http::serve(
         http_listener,
@@ -199,10 +197,12 @@ pub async fn run(
     on_ready(Ready {
         flight_sql: bound,
         http: http_bound,
+        postgres: postgres_bound,
         executors,
     });
     let served = server.await.map_err(|e| LocalError::Join(e.to_string()))?;
     let _ = http.await;
+    let _ = postgres.await;
     for task in tasks {
         let _ = task.await;
     }
@@ -253,4 +253,12 @@ pub fn print_progress(progress: Progress) {
             println!("[{done}/{total}] {table}: {rows} rows");
         }
     }
+}
+
+/// A listener on `addr` and the address it got (the port, when `addr` asked for any).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), LocalError> {
+    let listen = |source| LocalError::Listen { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(listen)?;
+    let bound = listener.local_addr().map_err(listen)?;
+    Ok((listener, bound))
 }

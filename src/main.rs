@@ -51,9 +51,12 @@ struct ServerArgs {
     /// Flight SQL listen address; `server.flight_sql_addr`.
     #[arg(long)]
     flight_sql_addr: Option<String>,
-    /// HTTP (health and readiness) listen address; `server.http_addr`.
+    /// HTTP (API, Trino protocol, probes) listen address; `server.http_addr`.
     #[arg(long)]
     http_addr: Option<String>,
+    /// PostgreSQL wire protocol listen address; `server.postgres_addr`.
+    #[arg(long)]
+    postgres_addr: Option<String>,
     /// Executors `lakegate local` starts in-process; 0 runs queries in the coordinator alone.
     #[arg(long)]
     executors: Option<String>,
@@ -117,6 +120,7 @@ impl ServerArgs {
             ("catalog.uri", &self.catalog_uri),
             ("server.flight_sql_addr", &self.flight_sql_addr),
             ("server.http_addr", &self.http_addr),
+            ("server.postgres_addr", &self.postgres_addr),
             ("cluster.local_executors", &self.executors),
             ("cluster.coordinator_url", &self.coordinator),
             ("cluster.executor_addr", &self.listen),
@@ -196,6 +200,7 @@ async fn run_coordinator(args: ServerArgs, role: Role) -> Result<(), String> {
             println!("executor listening on {}", executor.url);
         }
         println!("HTTP listening on {}", ready.http);
+        println!("PostgreSQL listening on {}", ready.postgres);
         println!("Flight SQL listening on {}", ready.flight_sql);
         println!(
             "Try: lakegate shell --port {} -c \"SELECT count(*) FROM lake.tpch.lineitem\"",

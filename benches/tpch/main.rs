@@ -78,6 +78,7 @@ async fn main() -> Result<(), String> {
     gateway.cluster.local_executors = args.executors;
     gateway.server.flight_sql_addr = ([127, 0, 0, 1], 0).into();
     gateway.server.http_addr = ([127, 0, 0, 1], 0).into();
+    gateway.server.postgres_addr = ([127, 0, 0, 1], 0).into();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(local::run(

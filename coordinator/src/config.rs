@@ -136,8 +136,10 @@ impl std::fmt::Debug for StorageConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub flight_sql_addr: SocketAddr,
-    /// HTTP: `/healthz` and `/readyz` for probes.
+    /// HTTP: the JSON/Arrow API, the Trino protocol, `/healthz`, `/readyz` and `/metrics`.
     pub http_addr: SocketAddr,
+    /// The PostgreSQL wire protocol.
+    pub postgres_addr: SocketAddr,
     /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
     pub shutdown_grace_secs: u64,
     /// Where the coordinator keeps what it must not lose on restart (saved queries). Unset:
@@ -165,6 +167,7 @@ impl Default for ServerConfig {
         Self {
             flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            postgres_addr: SocketAddr::from(([127, 0, 0, 1], 5433)),
             shutdown_grace_secs: 60,
             state_dir: None,
         }

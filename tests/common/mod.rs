@@ -233,6 +233,8 @@ pub struct LocalServer {
     pub port: u16,
     /// The HTTP port (`/healthz`, `/readyz`).
     pub http_port: u16,
+    /// The PostgreSQL wire protocol port.
+    pub postgres_port: u16,
 }
 
 /// Spawns `lakegate ARGS` and waits for the stdout line starting with `prefix`; returns the
@@ -300,6 +302,8 @@ impl LocalServer {
             "127.0.0.1:0",
             "--http-addr",
             "127.0.0.1:0",
+            "--postgres-addr",
+            "127.0.0.1:0",
         ];
         all.extend_from_slice(args);
         LocalServer::spawn(&all)
@@ -319,6 +323,7 @@ impl LocalServer {
             child,
             port: reported("Flight SQL listening on "),
             http_port: reported("HTTP listening on "),
+            postgres_port: reported("PostgreSQL listening on "),
         }
     }
 
@@ -577,6 +582,8 @@ impl Cluster {
             "--flight-sql-addr",
             "127.0.0.1:0",
             "--http-addr",
+            "127.0.0.1:0",
+            "--postgres-addr",
             "127.0.0.1:0",
         ];
         args.extend_from_slice(&CLUSTER_SETTINGS);

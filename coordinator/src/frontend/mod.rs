@@ -3,4 +3,5 @@
 
 pub mod flight_sql;
 pub mod http;
+pub mod postgres;
 pub mod trino;

@@ -1,0 +1,177 @@
+//! Arrow columns as PostgreSQL columns: the type OID a client decodes with, and each value
+//! encoded (text or binary, as the client asked) by pgwire's encoder from a Rust value of the
+//! matching type. Types PostgreSQL has no counterpart for are sent as `text` holding the value
+//! Arrow prints: never a failure.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{
+    DataType, Date32Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use pgwire::api::Type;
+use pgwire::api::portal::Format;
+use pgwire::api::results::{DataRowEncoder, FieldInfo};
+use pgwire::error::PgWireResult;
+use pgwire::messages::data::DataRow;
+
+/// The PostgreSQL type of an Arrow type.
+pub fn pg_type(data_type: &DataType) -> Type {
+    match data_type {
+        DataType::Boolean => Type::BOOL,
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
+        DataType::Int32 | DataType::UInt16 => Type::INT4,
+        DataType::Int64 | DataType::UInt32 => Type::INT8,
+        DataType::UInt64 => Type::NUMERIC,
+        DataType::Float16 | DataType::Float32 => Type::FLOAT4,
+        DataType::Float64 => Type::FLOAT8,
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Type::NUMERIC,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::VARCHAR,
+        DataType::Date32 => Type::DATE,
+        DataType::Timestamp(_, None) => Type::TIMESTAMP,
+        DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Type::BYTEA,
+        _ => Type::TEXT,
+    }
+}
+
+/// The row description of `schema` in `format`.
+pub fn fields(schema: &arrow::datatypes::Schema, format: &Format) -> Vec<FieldInfo> {
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            FieldInfo::new(
+                f.name().clone(),
+                None,
+                None,
+                pg_type(f.data_type()),
+                format.format_for(i),
+            )
+        })
+        .collect()
+}
+
+/// The rows of `batch`, encoded for `fields`.
+pub fn rows(batch: &RecordBatch, fields: &Arc<Vec<FieldInfo>>) -> PgWireResult<Vec<DataRow>> {
+    let options = FormatOptions::default();
+    let formatters: Vec<Option<ArrayFormatter>> = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
+        .collect();
+    let mut out = Vec::with_capacity(batch.num_rows());
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    for row in 0..batch.num_rows() {
+        for (column, formatter) in batch.columns().iter().zip(&formatters) {
+            encode(&mut encoder, column.as_ref(), formatter.as_ref(), row)?;
+        }
+        out.push(encoder.take_row());
+    }
+    Ok(out)
+}
+
+fn encode(
+    encoder: &mut DataRowEncoder,
+    column: &dyn Array,
+    formatter: Option<&ArrayFormatter>,
+    row: usize,
+) -> PgWireResult<()> {
+    if column.is_null(row) {
+        return encoder.encode_field(&None::<i32>);
+    }
+    match column.data_type() {
+        DataType::Boolean => encoder.encode_field(&column.as_boolean().value(row)),
+        DataType::Int8 => {
+            encoder.encode_field(&i16::from(column.as_primitive::<Int8Type>().value(row)))
+        }
+        DataType::Int16 => encoder.encode_field(&column.as_primitive::<Int16Type>().value(row)),
+        DataType::UInt8 => {
+            encoder.encode_field(&i16::from(column.as_primitive::<UInt8Type>().value(row)))
+        }
+        DataType::Int32 => encoder.encode_field(&column.as_primitive::<Int32Type>().value(row)),
+        DataType::UInt16 => {
+            encoder.encode_field(&i32::from(column.as_primitive::<UInt16Type>().value(row)))
+        }
+        DataType::Int64 => encoder.encode_field(&column.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt32 => {
+            encoder.encode_field(&i64::from(column.as_primitive::<UInt32Type>().value(row)))
+        }
+        DataType::UInt64 => encoder.encode_field(&rust_decimal::Decimal::from(
+            column.as_primitive::<UInt64Type>().value(row),
+        )),
+        DataType::Float16 => {
+            encoder.encode_field(&f32::from(column.as_primitive::<Float16Type>().value(row)))
+        }
+        DataType::Float32 => encoder.encode_field(&column.as_primitive::<Float32Type>().value(row)),
+        DataType::Float64 => encoder.encode_field(&column.as_primitive::<Float64Type>().value(row)),
+        DataType::Decimal128(_, scale) if (0..=28).contains(scale) => {
+            let value = column
+                .as_primitive::<arrow::datatypes::Decimal128Type>()
+                .value(row);
+            match rust_decimal::Decimal::try_from_i128_with_scale(value, *scale as u32) {
+                Ok(decimal) => encoder.encode_field(&decimal),
+                // Wider than NUMERIC's binary form here: the exact digits as text.
+                Err(_) => encode_text(encoder, formatter, row),
+            }
+        }
+        DataType::Utf8 => encoder.encode_field(&column.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => encoder.encode_field(&column.as_string::<i64>().value(row)),
+        DataType::Utf8View => encoder.encode_field(&column.as_string_view().value(row)),
+        DataType::Date32 => {
+            let days = column.as_primitive::<Date32Type>().value(row);
+            match arrow::temporal_conversions::date32_to_datetime(days) {
+                Some(datetime) => encoder.encode_field(&datetime.date()),
+                None => encode_text(encoder, formatter, row),
+            }
+        }
+        DataType::Timestamp(unit, zone) => match timestamp(column, unit, row) {
+            Some(datetime) if zone.is_some() => encoder.encode_field(&datetime.and_utc()),
+            Some(datetime) => encoder.encode_field(&datetime),
+            None => encode_text(encoder, formatter, row),
+        },
+        DataType::Binary => encoder.encode_field(&column.as_binary::<i32>().value(row)),
+        DataType::LargeBinary => encoder.encode_field(&column.as_binary::<i64>().value(row)),
+        DataType::BinaryView => encoder.encode_field(&column.as_binary_view().value(row)),
+        _ => encode_text(encoder, formatter, row),
+    }
+}
+
+fn encode_text(
+    encoder: &mut DataRowEncoder,
+    formatter: Option<&ArrayFormatter>,
+    row: usize,
+) -> PgWireResult<()> {
+    match formatter {
+        Some(formatter) => encoder.encode_field(&formatter.value(row).to_string()),
+        None => encoder.encode_field(&None::<String>),
+    }
+}
+
+fn timestamp(column: &dyn Array, unit: &TimeUnit, row: usize) -> Option<chrono::NaiveDateTime> {
+    use arrow::temporal_conversions::{
+        timestamp_ms_to_datetime, timestamp_ns_to_datetime, timestamp_s_to_datetime,
+        timestamp_us_to_datetime,
+    };
+    match unit {
+        TimeUnit::Second => {
+            timestamp_s_to_datetime(column.as_primitive::<TimestampSecondType>().value(row))
+        }
+        TimeUnit::Millisecond => {
+            timestamp_ms_to_datetime(column.as_primitive::<TimestampMillisecondType>().value(row))
+        }
+        TimeUnit::Microsecond => {
+            timestamp_us_to_datetime(column.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        TimeUnit::Nanosecond => {
+            timestamp_ns_to_datetime(column.as_primitive::<TimestampNanosecondType>().value(row))
+        }
+    }
+}

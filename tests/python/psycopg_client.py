@@ -1,0 +1,67 @@
+"""Drives lakegate's PostgreSQL wire protocol with psycopg 3 (server-side parameter binding,
+the extended query protocol), as Python analysts and services do.
+
+Run by tests/postgres.rs against a running `lakegate local` in users mode:
+
+    psycopg_client.py --port P --user U --password W
+
+Prints the rows of a parameterised query as JSON text on the last line, for the Rust test to
+compare with its own answer; the checks that need no Rust answer are made here and a failed
+one exits non-zero naming it.
+"""
+
+import argparse
+import datetime
+import decimal
+import json
+
+import psycopg
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    print(f"ok: {what}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    args = parser.parse_args()
+    dsn = f"host=127.0.0.1 port={args.port} dbname=lake user={args.user}"
+
+    try:
+        psycopg.connect(f"{dsn} password=wrong").close()
+        check(False, "a wrong password is refused")
+    except psycopg.OperationalError as e:
+        check(e.sqlstate in (None, "28P01") and "password" in str(e).lower(),
+              f"a wrong password is refused ({e.sqlstate})")
+
+    with psycopg.connect(f"{dsn} password={args.password}", autocommit=True) as conn:
+        # Server-side binding: the statement is prepared, parameters sent apart from the SQL.
+        rows = conn.execute(
+            "SELECT o_orderkey, o_totalprice, o_orderdate FROM tpch.orders "
+            "WHERE o_orderdate >= %s AND o_totalprice > %s ORDER BY o_orderkey LIMIT 20",
+            [datetime.date(1996, 1, 1), decimal.Decimal("100000")],
+            prepare=True,
+        ).fetchall()
+        check(len(rows) == 20 and isinstance(rows[0][1], decimal.Decimal)
+              and isinstance(rows[0][2], datetime.date),
+              "a parameterised query returns numeric and date values")
+        try:
+            conn.execute("INSERT INTO tpch.nation VALUES (99, 'X', 1, 'x')")
+            check(False, "a write fails")
+        except psycopg.Error as e:
+            check(e.sqlstate == "25006", f"a write fails with 25006 ({e.sqlstate})")
+        try:
+            conn.execute("SELECT * FROM tpch.nowhere")
+            check(False, "an unknown table fails")
+        except psycopg.Error as e:
+            check(e.sqlstate == "42P01", f"an unknown table fails with 42P01 ({e.sqlstate})")
+        print(json.dumps([[str(v) for v in row] for row in rows]))
+
+
+if __name__ == "__main__":
+    main()
