@@ -14,6 +14,8 @@ import argparse
 import datetime
 import decimal
 import json
+import threading
+import time
 
 import psycopg
 
@@ -60,6 +62,23 @@ def main():
             check(False, "an unknown table fails")
         except psycopg.Error as e:
             check(e.sqlstate == "42P01", f"an unknown table fails with 42P01 ({e.sqlstate})")
+
+        # A cancel request (sent on its own connection, as psql's Ctrl-C does) stops a long
+        # query with 57014, and the connection stays usable.
+        timer = threading.Timer(1.0, conn.cancel_safe)
+        timer.start()
+        started = time.monotonic()
+        try:
+            conn.execute("SELECT count(*) FROM tpch.lineitem a, tpch.lineitem b "
+                         "WHERE a.l_comment < b.l_comment").fetchall()
+            check(False, "the long query is cancelled")
+        except psycopg.errors.QueryCanceled as e:
+            elapsed = time.monotonic() - started
+            check(e.sqlstate == "57014" and elapsed < 30,
+                  f"a cancel request stops the query with 57014 after {elapsed:.1f} s")
+        finally:
+            timer.cancel()
+        check(conn.execute("SELECT 1").fetchone()[0] == 1, "the connection works after a cancel")
         print(json.dumps([[str(v) for v in row] for row in rows]))
 
 

@@ -8,7 +8,8 @@
 //! name the client sends. Simple and extended query protocols both run through the one
 //! [`Engine`]; types and values are mapped in [`types`], errors carry SQLSTATE codes.
 //! `BEGIN`/`COMMIT`/`ROLLBACK` are accepted as no-ops (every read is autocommit) and `SHOW`
-//! answers session variables.
+//! answers session variables. A cancel request stops the connection's running query on every
+//! executor (SQLSTATE 57014).
 
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
@@ -20,6 +21,7 @@ use pgwire::api::auth::StartupHandler;
 use pgwire::api::auth::cleartext::CleartextPasswordAuthStartupHandler;
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
@@ -28,7 +30,10 @@ use pgwire::api::results::{
 };
 use pgwire::api::stmt::{NoopQueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, METADATA_USER, PgWireServerHandlers, Type};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, METADATA_USER,
+    PgWireServerHandlers, Type,
+};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::TcpListener;
@@ -50,6 +55,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
+    // Cancel requests arrive on a connection of their own, naming the connection whose
+    // query to stop by its process id and secret key; one registry spans all connections.
+    let cancels = Arc::new(ConnectionManager::new());
     loop {
         let (socket, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
@@ -58,15 +66,16 @@ pub async fn serve(
         // Small replies must not wait for a delayed ACK.
         let _ = socket.set_nodelay(true);
         let startup = Arc::new(if auth.is_open() {
-            Startup::Trust(Trust)
+            Startup::Trust(Trust(cancels.clone()))
         } else {
-            Startup::Password(Box::new(CleartextPasswordAuthStartupHandler::new(
-                Passwords(auth.clone()),
-                parameters(),
-            )))
+            Startup::Password(Box::new(
+                CleartextPasswordAuthStartupHandler::new(Passwords(auth.clone()), parameters())
+                    .with_connection_manager(cancels.clone()),
+            ))
         });
         let handlers = Arc::new(Handlers {
             startup,
+            cancels: cancels.clone(),
             connection: Arc::new(Connection {
                 engine: engine.clone(),
                 session: OnceLock::new(),
@@ -92,6 +101,7 @@ struct Connection {
 /// authentication exchange between messages, so it lives as long as the connection.
 struct Handlers {
     startup: Arc<Startup>,
+    cancels: Arc<ConnectionManager>,
     connection: Arc<Connection>,
 }
 
@@ -106,6 +116,10 @@ impl PgWireServerHandlers for Handlers {
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.startup.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(DefaultCancelHandler::new(self.cancels.clone()))
     }
 }
 
@@ -140,9 +154,13 @@ impl StartupHandler for Startup {
     }
 }
 
-struct Trust;
+struct Trust(Arc<ConnectionManager>);
 
-impl NoopStartupHandler for Trust {}
+impl NoopStartupHandler for Trust {
+    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
+        Some(self.0.clone())
+    }
+}
 
 /// Checks passwords against the users file.
 #[derive(Debug)]
@@ -190,6 +208,7 @@ impl Connection {
     async fn run(
         &self,
         session: &Session,
+        cancel: Option<Arc<ConnectionHandle>>,
         sql: &str,
         params: Vec<ScalarValue>,
         format: &Format,
@@ -225,6 +244,20 @@ impl Connection {
                 .first()
                 .map_or("OK", |w| if w == "USE" { "SET" } else { w });
             return Ok(Response::Execution(Tag::new(tag)));
+        }
+        if let Some(handle) = cancel {
+            // A cancel request for this connection stops this query through the tracker,
+            // as a cancel from any front end does: its stream ends with 57014 and its plan
+            // (every executor task) is dropped. The next query replaces the sender, which
+            // ends this waiter.
+            let fired = handle.start_query().await;
+            let tracker = self.engine.tracker().clone();
+            let (id, owner) = (result.id, session.principal().clone());
+            tokio::spawn(async move {
+                if fired.await.is_ok() {
+                    tracker.cancel(id, &owner, false);
+                }
+            });
         }
         let fields = Arc::new(types::fields(&result.schema, format));
         let encoding = fields.clone();
@@ -324,8 +357,9 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session(client);
+        let cancel = cancel_handle(client);
         let response = self
-            .run(session, query, Vec::new(), &Format::UnifiedText)
+            .run(session, cancel, query, Vec::new(), &Format::UnifiedText)
             .await?;
         Ok(vec![response])
     }
@@ -354,8 +388,10 @@ impl ExtendedQueryHandler for Connection {
     {
         let session = self.session(client);
         let params = parameters_of(portal)?;
+        let cancel = cancel_handle(client);
         self.run(
             session,
+            cancel,
             &portal.statement.statement,
             params,
             &portal.result_column_format,
@@ -417,6 +453,14 @@ impl ExtendedQueryHandler for Connection {
             &portal.result_column_format,
         )))
     }
+}
+
+/// What a cancel request for this connection fires (registered at login).
+fn cancel_handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
+    client
+        .session_extensions()
+        .get::<Arc<ConnectionHandle>>()
+        .map(|handle| Arc::clone(handle.as_ref()))
 }
 
 /// The bound values of `portal`, by the types the client gave (text when it gave none); the
