@@ -37,6 +37,16 @@ pub fn pg_type(data_type: &DataType) -> Type {
         DataType::Timestamp(_, None) => Type::TIMESTAMP,
         DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Type::BYTEA,
+        DataType::List(item) => match item.data_type() {
+            DataType::Boolean => Type::BOOL_ARRAY,
+            DataType::Int16 => Type::INT2_ARRAY,
+            DataType::Int32 => Type::INT4_ARRAY,
+            DataType::Int64 => Type::INT8_ARRAY,
+            DataType::Float32 => Type::FLOAT4_ARRAY,
+            DataType::Float64 => Type::FLOAT8_ARRAY,
+            // Arrays of other items are sent as the text Arrow prints.
+            _ => Type::TEXT,
+        },
         _ => Type::TEXT,
     }
 }
@@ -140,8 +150,42 @@ fn encode(
         DataType::Binary => encoder.encode_field(&column.as_binary::<i32>().value(row)),
         DataType::LargeBinary => encoder.encode_field(&column.as_binary::<i64>().value(row)),
         DataType::BinaryView => encoder.encode_field(&column.as_binary_view().value(row)),
+        DataType::List(item) => {
+            let items = column.as_list::<i32>().value(row);
+            match item.data_type() {
+                DataType::Boolean => {
+                    encoder.encode_field(&items_of(&items, |a, i| a.as_boolean().value(i)))
+                }
+                DataType::Int16 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_primitive::<Int16Type>().value(i)
+                })),
+                DataType::Int32 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_primitive::<Int32Type>().value(i)
+                })),
+                DataType::Int64 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_primitive::<Int64Type>().value(i)
+                })),
+                DataType::Float32 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_primitive::<Float32Type>().value(i)
+                })),
+                DataType::Float64 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_primitive::<Float64Type>().value(i)
+                })),
+                _ => encode_text(encoder, formatter, row),
+            }
+        }
         _ => encode_text(encoder, formatter, row),
     }
+}
+
+/// The items of one list value, nulls kept.
+fn items_of<T>(
+    items: &arrow::array::ArrayRef,
+    value: impl Fn(&dyn Array, usize) -> T,
+) -> Vec<Option<T>> {
+    (0..items.len())
+        .map(|i| (!items.is_null(i)).then(|| value(items.as_ref(), i)))
+        .collect()
 }
 
 fn encode_text(
