@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lakegate::local::{self, Role};
-use lakegate::shell::{Shell, render_table};
+use lakegate::shell::{Next, Runner, Shell, Splitter};
 use lakegate::tpch::{TpchOptions, write_lake};
 use lakegate_coordinator::config::{Config, ConfigLoader};
 use lakegate_executor::run_executor;
@@ -95,9 +95,12 @@ struct TpchArgs {
 
 #[derive(Debug, Args)]
 struct ShellArgs {
-    /// Run this SQL and exit.
+    /// Run these statements (and meta-commands) and exit; may be given more than once.
     #[arg(short = 'c', long = "command")]
-    command: String,
+    command: Vec<String>,
+    /// Run the statements in this file and exit.
+    #[arg(short = 'f', long = "file")]
+    file: Option<std::path::PathBuf>,
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     #[arg(long, default_value_t = 50051)]
@@ -253,14 +256,48 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Shell(args) => {
             let password = std::env::var("LAKEGATE_PASSWORD").unwrap_or_default();
             let login = args.user.as_deref().map(|u| (u, password.as_str()));
-            let mut shell = Shell::connect(&args.host, args.port, login)
+            let shell = Shell::connect(&args.host, args.port, login)
                 .await
                 .map_err(|e| e.to_string())?;
-            let batches = shell
-                .query(&args.command)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{}", render_table(&batches).map_err(|e| e.to_string())?);
+            let mut runner = Runner::new(shell);
+            let mut texts = args.command.clone();
+            if let Some(path) = &args.file {
+                texts.push(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("-f {}: {e}", path.display()))?,
+                );
+            }
+            if texts.is_empty() {
+                // Statements from standard input, one unit at a time as lines arrive.
+                let mut splitter = Splitter::default();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    let read = std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| e.to_string())?;
+                    let units = if read == 0 {
+                        splitter.finish().into_iter().collect()
+                    } else {
+                        splitter.line(line.trim_end_matches(['\r', '\n']))
+                    };
+                    for unit in units {
+                        match runner.run(unit).await {
+                            Ok(Next::Quit) => return Ok(()),
+                            Ok(Next::Continue) => {}
+                            Err(message) => eprintln!("{message}"),
+                        }
+                    }
+                    if read == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+            for text in texts {
+                if runner.run_text(&text).await? == Next::Quit {
+                    break;
+                }
+            }
             Ok(())
         }
         Command::HashPassword => {

@@ -221,7 +221,7 @@ fn json_value(column: &dyn Array, formatter: &ArrayFormatter, row: usize) -> Val
 }
 
 /// A CSV field, quoted when it holds a separator, a quote or a line break (RFC 4180).
-fn csv_field(text: &str) -> String {
+pub fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

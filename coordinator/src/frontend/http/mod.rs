@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 mod catalog;
-mod format;
+pub mod format;
 mod metrics;
 mod queries;
 mod query;
