@@ -1,11 +1,13 @@
 //! The `lakegate` command line.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lakegate::local::{self, Role};
+
 use lakegate::shell::{Next, Runner, Shell, Splitter};
 use lakegate::tpch::{TpchOptions, write_lake};
 use lakegate_coordinator::config::{Config, ConfigLoader};
@@ -266,6 +268,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                     std::fs::read_to_string(path)
                         .map_err(|e| format!("-f {}: {e}", path.display()))?,
                 );
+            }
+            if texts.is_empty() && std::io::stdin().is_terminal() {
+                return lakegate::shell::interactive(&mut runner).await;
             }
             if texts.is_empty() {
                 // Statements from standard input, one unit at a time as lines arrive.

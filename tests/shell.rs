@@ -113,3 +113,27 @@ async fn scripted_modes_run_statements_and_meta_commands() {
     assert!(!ok);
     assert!(stderr.contains("nowhere"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_shell_works_in_a_terminal() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let history = dir.path().join("history");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/shell_pty.py");
+    let output = Command::new(common::python())
+        .arg(script)
+        .args(["--lakegate", lakegate_bin()])
+        .args(["--port", &server.port.to_string()])
+        .arg("--history")
+        .arg(&history)
+        .output()
+        .expect("run the terminal driver");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "terminal checks failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    println!("{stdout}");
+}

@@ -3,12 +3,14 @@
 //! printed in the session's format ([`output`]), and meta-commands (`\dt`, `\d`, `\x`,
 //! `\timing`, `\pset`, `\i`, `\o`) are answered by [`Runner`].
 
+mod interactive;
 mod output;
 mod script;
 
 use std::io::Write;
 use std::time::Instant;
 
+pub use interactive::run as interactive;
 pub use output::Output;
 pub use script::{Splitter, Unit, split};
 
@@ -75,17 +77,37 @@ impl Shell {
         Ok(Self { client })
     }
 
-    /// Runs one statement and collects its rows.
-    pub async fn query(&mut self, sql: &str) -> Result<Vec<RecordBatch>, ShellError> {
+    /// Runs one statement and collects its rows. With `progress`, a query still running
+    /// after a second shows rows, bytes and elapsed time on standard error as they arrive.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        progress: bool,
+    ) -> Result<Vec<RecordBatch>, ShellError> {
+        let started = Instant::now();
         let info = self.client.execute(sql.to_string(), None).await?;
         let mut batches = Vec::new();
+        let (mut rows, mut bytes, mut shown) = (0usize, 0usize, false);
         for endpoint in info.endpoint {
             let ticket = endpoint.ticket.ok_or_else(|| {
                 ShellError::Flight("server sent an endpoint without a ticket".into())
             })?;
-            let stream = self.client.do_get(ticket).await?;
-            let mut part: Vec<RecordBatch> = stream.try_collect().await?;
-            batches.append(&mut part);
+            let mut stream = self.client.do_get(ticket).await?;
+            while let Some(batch) = stream.try_next().await? {
+                rows += batch.num_rows();
+                bytes += batch.get_array_memory_size();
+                if progress && started.elapsed().as_secs_f64() > 1.0 {
+                    eprint!(
+                        "\r{rows} rows, {bytes} bytes, {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    shown = true;
+                }
+                batches.push(batch);
+            }
+        }
+        if shown {
+            eprint!("\r\x1b[K");
         }
         Ok(batches)
     }
@@ -110,6 +132,8 @@ pub struct Runner {
     timing: bool,
     /// `\o FILE`: results go there instead of stdout.
     sink: Option<std::fs::File>,
+    /// At a terminal: Ctrl-C cancels the running query, and long queries show progress.
+    interactive: bool,
 }
 
 const HELP: &str = "\\q                 quit
@@ -131,6 +155,7 @@ impl Runner {
             output: Output::default(),
             timing: false,
             sink: None,
+            interactive: false,
         }
     }
 
@@ -157,11 +182,20 @@ impl Runner {
 
     async fn sql(&mut self, sql: &str) -> Result<(), String> {
         let started = Instant::now();
-        let batches = self
-            .shell
-            .query(sql)
-            .await
-            .map_err(|e| with_caret(sql, &e.to_string()))?;
+        let query = self.shell.query(sql, self.interactive);
+        let batches = if self.interactive {
+            // Dropping the query's streams ends it on the server, on every executor.
+            tokio::select! {
+                batches = query => batches,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!();
+                    return Err("query cancelled".into());
+                }
+            }
+        } else {
+            query.await
+        }
+        .map_err(|e| with_caret(sql, &e.to_string()))?;
         let text = self.output.render(&batches)?;
         self.print(&text)?;
         if self.timing {
@@ -171,6 +205,21 @@ impl Runner {
             ))?;
         }
         Ok(())
+    }
+
+    /// Schema, table and column names for completion (none if the catalog cannot be read).
+    async fn catalog_names(&mut self) -> Vec<String> {
+        let sql = "SELECT table_schema, table_name, column_name FROM information_schema.columns";
+        let Ok(batches) = self.shell.query(sql, false).await else {
+            return Vec::new();
+        };
+        let Ok((_, rows)) = output::cells(&batches) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = rows.into_iter().flatten().flatten().collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     async fn meta(&mut self, name: &str, args: &[String]) -> Result<Next, String> {
@@ -228,9 +277,14 @@ impl Runner {
                         return Err(format!("\\x: expected on, off or auto, got {other:?}"));
                     }
                 };
-                self.print(
-                    &format!("Expanded display is {:?}.", self.output.expanded).to_lowercase(),
-                )?;
+                self.print(&format!(
+                    "Expanded display is {}.",
+                    match self.output.expanded {
+                        output::Expanded::On => "on",
+                        output::Expanded::Off => "off",
+                        output::Expanded::Auto => "auto",
+                    }
+                ))?;
             }
             "timing" => {
                 self.timing = match arg {

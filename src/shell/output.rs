@@ -93,9 +93,9 @@ impl Output {
 }
 
 /// Column names and every value as text (NULL as an empty cell in CSV, `null` in JSON).
-type Cells = (Vec<String>, Vec<Vec<Option<String>>>);
+pub(super) type Cells = (Vec<String>, Vec<Vec<Option<String>>>);
 
-fn cells(batches: &[RecordBatch]) -> Result<Cells, String> {
+pub(super) fn cells(batches: &[RecordBatch]) -> Result<Cells, String> {
     let names = batches
         .first()
         .map(|b| {
