@@ -34,6 +34,8 @@ pub enum LocalError {
     Auth(#[from] lakegate_coordinator::auth::AuthError),
     #[error(transparent)]
     Saved(#[from] lakegate_coordinator::saved::SavedError),
+    #[error(transparent)]
+    PostgresTls(#[from] lakegate_coordinator::frontend::postgres::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -153,11 +155,16 @@ pub async fn run(
 
     let (http_listener, http_bound) = bind(config.server.http_addr).await?;
     let (postgres_listener, postgres_bound) = bind(config.server.postgres_addr).await?;
+    let postgres_tls = postgres::tls::acceptor(
+        config.server.postgres_tls_cert.as_deref(),
+        config.server.postgres_tls_key.as_deref(),
+    )?;
     let mut postgres_stop = stop_rx.clone();
     let postgres = tokio::spawn(postgres::serve(
         postgres_listener,
         engine.clone(),
         auth.clone(),
+        postgres_tls,
         async move {
             let _ = postgres_stop.wait_for(|stop| *stop).await;
         },

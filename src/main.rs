@@ -35,7 +35,7 @@ enum Command {
     /// Run SQL against a running gateway over Flight SQL.
     Shell(ShellArgs),
     /// Print an argon2id hash of a password (read from stdin) for the users file.
-    HashPassword,
+    HashPassword(HashPasswordArgs),
 }
 
 /// Configuration sources shared by server commands: file, then `LAKEGATE_*`, then flags.
@@ -74,6 +74,13 @@ struct ServerArgs {
     /// Check the configuration, print it and exit.
     #[arg(long)]
     check_config: bool,
+}
+
+#[derive(Debug, Args)]
+struct HashPasswordArgs {
+    /// Print a PostgreSQL SCRAM-SHA-256 verifier (the users file's `scram_sha_256`) instead
+    #[arg(long)]
+    scram: bool,
 }
 
 #[derive(Debug, Args)]
@@ -305,15 +312,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::HashPassword => {
+        Command::HashPassword(args) => {
             let mut password = String::new();
             std::io::stdin()
                 .read_line(&mut password)
                 .map_err(|e| e.to_string())?;
-            let hash =
-                lakegate_coordinator::auth::hash_password(password.trim_end_matches(['\r', '\n']))
+            let password = password.trim_end_matches(['\r', '\n']);
+            if args.scram {
+                println!(
+                    "{}",
+                    lakegate_coordinator::frontend::postgres::scram_verifier(password)
+                );
+            } else {
+                let hash = lakegate_coordinator::auth::hash_password(password)
                     .map_err(|e| e.to_string())?;
-            println!("{hash}");
+                println!("{hash}");
+            }
             Ok(())
         }
     }

@@ -125,6 +125,78 @@ struct UserEntry {
     name: String,
     /// PHC string of an argon2id hash (`lakegate hash-password` prints one).
     password_hash: String,
+    /// A PostgreSQL SCRAM-SHA-256 verifier of the same password (`lakegate hash-password
+    /// --scram` prints one): with it, PostgreSQL clients log in by SCRAM instead of sending
+    /// the password itself.
+    #[serde(default)]
+    scram_sha_256: Option<String>,
+}
+
+/// What the server keeps of a password for SCRAM-SHA-256 (RFC 5802/7677), in PostgreSQL's
+/// `pg_authid` format `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` (base64):
+/// enough to check a client's proof, not enough to log in as the user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ScramVerifier {
+    pub iterations: usize,
+    pub salt: Vec<u8>,
+    pub stored_key: Vec<u8>,
+    pub server_key: Vec<u8>,
+}
+
+impl fmt::Debug for ScramVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScramVerifier")
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for ScramVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        write!(
+            f,
+            "SCRAM-SHA-256${}:{}${}:{}",
+            self.iterations,
+            b64.encode(&self.salt),
+            b64.encode(&self.stored_key),
+            b64.encode(&self.server_key)
+        )
+    }
+}
+
+impl std::str::FromStr for ScramVerifier {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let shape = "expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>";
+        let rest = text
+            .strip_prefix("SCRAM-SHA-256$")
+            .ok_or_else(|| shape.to_string())?;
+        let (params, keys) = rest.split_once('$').ok_or_else(|| shape.to_string())?;
+        let (iterations, salt) = params.split_once(':').ok_or_else(|| shape.to_string())?;
+        let (stored_key, server_key) = keys.split_once(':').ok_or_else(|| shape.to_string())?;
+        let iterations = iterations
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i >= 4096)
+            .ok_or_else(|| format!("iteration count {iterations:?} is not a number >= 4096"))?;
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let decode = |what: &str, value: &str| {
+            b64.decode(value)
+                .map_err(|e| format!("{what} is not base64: {e}"))
+        };
+        let verifier = ScramVerifier {
+            iterations,
+            salt: decode("salt", salt)?,
+            stored_key: decode("StoredKey", stored_key)?,
+            server_key: decode("ServerKey", server_key)?,
+        };
+        if verifier.stored_key.len() != 32 || verifier.server_key.len() != 32 {
+            return Err("StoredKey and ServerKey must be 32-byte SHA-256 values".into());
+        }
+        Ok(verifier)
+    }
 }
 
 /// Checks credentials and issues and checks bearer tokens.
@@ -132,6 +204,7 @@ struct UserEntry {
 pub struct Authenticator {
     mode: AuthMode,
     users: HashMap<String, String>,
+    scram: HashMap<String, ScramVerifier>,
     operators: Vec<String>,
     token_ttl: Duration,
     tokens: Mutex<HashMap<String, (Principal, Instant)>>,
@@ -139,8 +212,8 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn from_config(config: &AuthConfig) -> Result<Self, AuthError> {
-        let users = match config.mode {
-            AuthMode::Open => HashMap::new(),
+        let (users, scram) = match config.mode {
+            AuthMode::Open => Default::default(),
             AuthMode::Users => {
                 load_users(config.users_file.as_deref().ok_or(AuthError::NoUsersFile)?)?
             }
@@ -148,6 +221,7 @@ impl Authenticator {
         Ok(Self {
             mode: config.mode,
             users,
+            scram,
             operators: config.operators.clone(),
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             tokens: Mutex::new(HashMap::new()),
@@ -190,6 +264,11 @@ impl Authenticator {
         Ok(Principal::new(user))
     }
 
+    /// The SCRAM verifier of `user`'s password, when the users file has one.
+    pub fn scram_verifier(&self, user: &str) -> Option<&ScramVerifier> {
+        self.scram.get(user)
+    }
+
     /// Who `credentials` belong to: a user checked against the users file, a token's owner,
     /// or (open mode only) anonymous.
     pub fn principal(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
@@ -222,7 +301,9 @@ impl Authenticator {
     }
 }
 
-fn load_users(path: &Path) -> Result<HashMap<String, String>, AuthError> {
+type Users = (HashMap<String, String>, HashMap<String, ScramVerifier>);
+
+fn load_users(path: &Path) -> Result<Users, AuthError> {
     let err = |message: String| AuthError::UsersFile {
         path: path.display().to_string(),
         message,
@@ -230,6 +311,7 @@ fn load_users(path: &Path) -> Result<HashMap<String, String>, AuthError> {
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let file: UsersFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
     let mut users = HashMap::new();
+    let mut scram = HashMap::new();
     for user in file.users {
         PasswordHash::new(&user.password_hash).map_err(|e| {
             err(format!(
@@ -237,9 +319,15 @@ fn load_users(path: &Path) -> Result<HashMap<String, String>, AuthError> {
                 user.name
             ))
         })?;
+        if let Some(verifier) = &user.scram_sha_256 {
+            let verifier = verifier
+                .parse::<ScramVerifier>()
+                .map_err(|e| err(format!("user {}: scram_sha_256: {e}", user.name)))?;
+            scram.insert(user.name.clone(), verifier);
+        }
         users.insert(user.name, user.password_hash);
     }
-    Ok(users)
+    Ok((users, scram))
 }
 
 /// An argon2id PHC hash of `password` for the users file.

@@ -140,6 +140,9 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     /// The PostgreSQL wire protocol.
     pub postgres_addr: SocketAddr,
+    /// PEM certificate chain and private key for TLS on the PostgreSQL port (both or neither).
+    pub postgres_tls_cert: Option<PathBuf>,
+    pub postgres_tls_key: Option<PathBuf>,
     /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
     pub shutdown_grace_secs: u64,
     /// Where the coordinator keeps what it must not lose on restart (saved queries). Unset:
@@ -168,6 +171,8 @@ impl Default for ServerConfig {
             flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             postgres_addr: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            postgres_tls_cert: None,
+            postgres_tls_key: None,
             shutdown_grace_secs: 60,
             state_dir: None,
         }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::catalog::{CatalogProvider, CatalogProviderList, MemoryCatalogProviderList};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::config::ConfigOptions;
@@ -49,10 +49,13 @@ use crate::error::EngineError;
 use crate::guard::guard;
 use crate::lifecycle::Lifecycle;
 use crate::params::number_placeholders;
+use crate::pg_compat::{self, PgCatalog};
 use crate::query::{QueryId, QueryResult};
 use crate::registry::{ExecutorRegistry, RegistryWorkers};
-use crate::session::{CacheMode, Session, SessionVars, check_setting};
-use crate::statement::{SetVariable, StatementKind, classify, explained};
+use crate::session::{CacheMode, Session, SessionVars, SqlDialect, check_setting};
+use crate::statement::{
+    Classified, SetVariable, StatementError, StatementKind, classify, explained,
+};
 use crate::tracker::{FrontEnd, QueryTracker};
 
 /// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
@@ -69,6 +72,9 @@ pub struct Engine {
     cache: Option<Arc<ResultCache>>,
     /// Running and recent queries of every front end.
     tracker: Arc<QueryTracker>,
+    /// What PostgreSQL clients' sessions see besides the lake (their oids live as long as
+    /// the engine).
+    pg_catalog: Arc<PgCatalog>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -119,6 +125,7 @@ impl Engine {
         // Spans let planning errors point at the offending line and column.
         session_config.options_mut().sql_parser.collect_spans = true;
         Self {
+            pg_catalog: Arc::new(PgCatalog::new(lake.clone())),
             lake,
             default_schema: config.catalog.default_schema.clone(),
             config: session_config,
@@ -235,7 +242,7 @@ impl Engine {
         sql: &str,
         params: &[ScalarValue],
     ) -> Result<Vec<(TableRef, Option<SnapshotId>)>, EngineError> {
-        let mut classified = classify(sql, &GenericDialect {})?;
+        let mut classified = classify_in(&session.vars(), sql)?;
         number_placeholders(&mut classified.statement);
         if classified.kind != StatementKind::Read {
             return Ok(Vec::new());
@@ -254,7 +261,7 @@ impl Engine {
     /// Plans `sql` without running it: the schema of its rows and of its parameters, for a
     /// prepared statement.
     pub async fn describe(&self, session: &Session, sql: &str) -> Result<Described, EngineError> {
-        let mut classified = classify(sql, &GenericDialect {})?;
+        let mut classified = classify_in(&session.vars(), sql)?;
         let count = number_placeholders(&mut classified.statement);
         if !matches!(
             classified.kind,
@@ -299,7 +306,7 @@ impl Engine {
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
-        let mut classified = classify(sql, &GenericDialect {})?;
+        let mut classified = classify_in(&session.vars(), sql)?;
         number_placeholders(&mut classified.statement);
         tracing::debug!(kind = ?classified.kind, "classified");
         match classified.kind {
@@ -565,27 +572,35 @@ impl Engine {
                 })?;
         }
         let listing = self.lake.listing().await?;
+        let postgres = vars.dialect == SqlDialect::Postgres;
+        let mut lake: Arc<dyn CatalogProvider> = Arc::new(LakeCatalogProvider::new(
+            self.lake.clone(),
+            listing,
+            pins,
+            vars.max_staleness(),
+        ));
+        if postgres {
+            lake = self
+                .pg_catalog
+                .around(lake)
+                .map_err(EngineError::planning)?;
+        }
         let catalogs = MemoryCatalogProviderList::new();
-        catalogs.register_catalog(
-            self.lake.name().to_string(),
-            Arc::new(LakeCatalogProvider::new(
-                self.lake.clone(),
-                listing,
-                pins,
-                vars.max_staleness(),
-            )),
-        );
+        catalogs.register_catalog(self.lake.name().to_string(), lake);
         let system = system_catalog(
             self.registry().map(Arc::as_ref),
             self.cache.as_ref().map(|c| c.stats()),
         )
         .map_err(EngineError::planning)?;
         catalogs.register_catalog(SYSTEM_CATALOG.to_string(), system);
-        let builder = SessionStateBuilder::new()
+        let mut builder = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(Arc::new(catalogs))
             .with_default_features();
+        if postgres {
+            builder = builder.with_type_planner(PgCatalog::type_planner());
+        }
         let mut state = match &self.cluster {
             None => builder.build(),
             Some(cluster) => {
@@ -603,6 +618,11 @@ impl Engine {
                     .build()
             }
         };
+        if postgres {
+            self.pg_catalog
+                .register_functions(&mut state, vars)
+                .map_err(EngineError::planning)?;
+        }
         // The query's start time: `now()` and `current_date` are folded to it when planned
         // (DataFusion's SessionContext does this in `sql()`; a hand-built state must too).
         state.mark_start_execution();
@@ -678,6 +698,14 @@ impl Engine {
 }
 
 /// The result of a statement that returns no rows (`SET`, `USE`).
+/// Parses and classifies `sql` as the session's clients write it.
+fn classify_in(vars: &SessionVars, sql: &str) -> Result<Classified, StatementError> {
+    match vars.dialect {
+        SqlDialect::Standard => classify(sql, &GenericDialect {}),
+        SqlDialect::Postgres => pg_compat::sql::classify(sql),
+    }
+}
+
 fn empty_result(id: QueryId) -> QueryResult {
     let schema = Arc::new(Schema::empty());
     QueryResult {

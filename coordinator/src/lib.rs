@@ -2,7 +2,8 @@
 //!
 //! * [`frontend`]: client protocols (Flight SQL, HTTP, Trino), each over the one [`Engine`].
 //! * [`auth`] and [`session`]: who is asking and what they have set.
-//! * [`statement`]: what a SQL text asks for; writes are refused here. [`params`]: binding
+//! * [`statement`]: what a SQL text asks for; writes are refused here. [`pg_compat`]:
+//!   `pg_catalog` and PostgreSQL clients' catalog queries. [`params`]: binding
 //!   values to its `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
 //! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`];
@@ -21,6 +22,7 @@ pub mod frontend;
 mod guard;
 pub mod lifecycle;
 pub mod params;
+pub mod pg_compat;
 pub mod query;
 pub mod registry;
 pub mod saved;

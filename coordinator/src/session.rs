@@ -22,6 +22,21 @@ pub struct SessionVars {
     pub schema: String,
     /// Variables set with `SET`; `datafusion.*` ones are applied to every query's config.
     pub settings: BTreeMap<String, String>,
+    /// Who the session's queries run as, for SQL's `current_user` and `session_user`.
+    pub user: String,
+    /// The client's SQL world: PostgreSQL clients also see `pg_catalog`.
+    pub dialect: SqlDialect,
+}
+
+/// Which database's system catalog and catalog queries a session's clients expect, besides
+/// the standard `information_schema` every session has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqlDialect {
+    #[default]
+    Standard,
+    /// `pg_catalog`, PostgreSQL's catalog functions and the rewriting of the catalog queries
+    /// psql and the JDBC driver send (see [`crate::pg_compat`]).
+    Postgres,
 }
 
 impl Session {
@@ -34,6 +49,8 @@ impl Session {
             catalog: catalog.into(),
             schema: schema.into(),
             settings: BTreeMap::new(),
+            user: principal.to_string(),
+            dialect: SqlDialect::Standard,
         };
         Self {
             principal,
@@ -45,6 +62,9 @@ impl Session {
     /// The session of a client of `front_end` (queries are counted and listed by it).
     pub fn with_front_end(mut self, front_end: FrontEnd) -> Self {
         self.front_end = front_end;
+        if front_end == FrontEnd::Postgres {
+            self.update(|vars| vars.dialect = SqlDialect::Postgres);
+        }
         self
     }
 

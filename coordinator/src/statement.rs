@@ -83,6 +83,11 @@ pub fn classify(sql: &str, dialect: &dyn Dialect) -> Result<Classified, Statemen
         1 => statements.pop_front().ok_or(StatementError::Empty)?,
         count => return Err(StatementError::Multiple { count }),
     };
+    classify_parsed(statement)
+}
+
+/// Decides whether and how an already parsed statement is served.
+pub fn classify_parsed(statement: DfStatement) -> Result<Classified, StatementError> {
     let kind = kind_of(&statement)?;
     Ok(Classified { kind, statement })
 }

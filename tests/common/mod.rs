@@ -334,15 +334,30 @@ impl LocalServer {
         user: &str,
         password: &str,
     ) -> (LocalServer, tempfile::TempDir) {
+        LocalServer::start_with_users(warehouse, &[(user, password, false)])
+    }
+
+    /// [`LocalServer::start_with_user`] with several `(user, password, scram)` users; those
+    /// with `scram` also get a SCRAM-SHA-256 verifier (PostgreSQL clients log in by SCRAM).
+    pub fn start_with_users(
+        warehouse: &Path,
+        users: &[(&str, &str, bool)],
+    ) -> (LocalServer, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let users = dir.path().join("users.toml");
-        let hash = lakegate_coordinator::auth::hash_password(password).expect("hash");
-        std::fs::write(
-            &users,
-            format!("[[users]]\nname = \"{user}\"\npassword_hash = \"{hash}\"\n"),
-        )
-        .expect("users file");
-        let users_file = format!("auth.users_file={}", users.display());
+        let path = dir.path().join("users.toml");
+        let mut file = String::new();
+        for (user, password, scram) in users {
+            let hash = lakegate_coordinator::auth::hash_password(password).expect("hash");
+            file.push_str(&format!(
+                "[[users]]\nname = \"{user}\"\npassword_hash = \"{hash}\"\n"
+            ));
+            if *scram {
+                let verifier = lakegate_coordinator::frontend::postgres::scram_verifier(password);
+                file.push_str(&format!("scram_sha_256 = \"{verifier}\"\n"));
+            }
+        }
+        std::fs::write(&path, file).expect("users file");
+        let users_file = format!("auth.users_file={}", path.display());
         let server = LocalServer::start(
             warehouse,
             &["--set", "auth.mode=users", "--set", &users_file],

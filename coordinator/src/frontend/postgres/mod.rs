@@ -3,13 +3,13 @@
 //! PostgreSQL).
 //!
 //! Each connection has its own [`Session`], created once the client is authenticated: a
-//! `SET` on one never changes another. Passwords go to the central [`Authenticator`]
-//! (cleartext, so use TLS in front across a network); the open demo mode trusts the user
+//! `SET` on one never changes another. Logins ([`login`]) are checked by the central
+//! [`Authenticator`], by SCRAM-SHA-256 or a password; the open demo mode trusts the user
 //! name the client sends. Simple and extended query protocols both run through the one
 //! [`Engine`]; types and values are mapped in [`types`], errors carry SQLSTATE codes.
 //! `BEGIN`/`COMMIT`/`ROLLBACK` are accepted as no-ops (every read is autocommit) and `SHOW`
 //! answers session variables. A cancel request stops the connection's running query on every
-//! executor (SQLSTATE 57014).
+//! executor (SQLSTATE 57014). TLS is offered when a certificate is configured ([`tls`]).
 
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
@@ -18,9 +18,6 @@ use async_trait::async_trait;
 use datafusion::common::ScalarValue;
 use futures::{Sink, StreamExt, stream};
 use pgwire::api::auth::StartupHandler;
-use pgwire::api::auth::cleartext::CleartextPasswordAuthStartupHandler;
-use pgwire::api::auth::noop::NoopStartupHandler;
-use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -35,29 +32,39 @@ use pgwire::api::{
     PgWireServerHandlers, Type,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::tokio::TlsAcceptor;
 use tokio::net::TcpListener;
 
+mod login;
+pub mod tls;
 mod types;
+
+pub use login::scram_verifier;
 
 use crate::auth::{Authenticator, Principal};
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::pg_compat::SERVER_VERSION;
 use crate::session::Session;
 use crate::statement::StatementError;
 use crate::tracker::FrontEnd;
+use login::Login;
 
-/// Serves PostgreSQL clients on `listener` until `shutdown` completes.
+/// Serves PostgreSQL clients on `listener` until `shutdown` completes; clients that ask for
+/// TLS get it when `tls` is set ([`tls::acceptor`]).
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
+    tls: Option<TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
     // Cancel requests arrive on a connection of their own, naming the connection whose
     // query to stop by its process id and secret key; one registry spans all connections.
     let cancels = Arc::new(ConnectionManager::new());
+    let login = Arc::new(Login::new(auth, cancels.clone()));
     loop {
         let (socket, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
@@ -65,16 +72,8 @@ pub async fn serve(
         };
         // Small replies must not wait for a delayed ACK.
         let _ = socket.set_nodelay(true);
-        let startup = Arc::new(if auth.is_open() {
-            Startup::Trust(Trust(cancels.clone()))
-        } else {
-            Startup::Password(Box::new(
-                CleartextPasswordAuthStartupHandler::new(Passwords(auth.clone()), parameters())
-                    .with_connection_manager(cancels.clone()),
-            ))
-        });
         let handlers = Arc::new(Handlers {
-            startup,
+            login: login.clone(),
             cancels: cancels.clone(),
             connection: Arc::new(Connection {
                 engine: engine.clone(),
@@ -82,8 +81,9 @@ pub async fn serve(
                 parser: Arc::new(NoopQueryParser::new()),
             }),
         });
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+            if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                 tracing::debug!(%peer, error = %e, "PostgreSQL connection ended with an error");
             }
         });
@@ -97,10 +97,9 @@ struct Connection {
     parser: Arc<NoopQueryParser>,
 }
 
-/// What pgwire calls for one connection. The startup handler keeps the state of an
-/// authentication exchange between messages, so it lives as long as the connection.
+/// What pgwire calls for one connection.
 struct Handlers {
-    startup: Arc<Startup>,
+    login: Arc<Login>,
     cancels: Arc<ConnectionManager>,
     connection: Arc<Connection>,
 }
@@ -115,78 +114,11 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        self.startup.clone()
+        self.login.clone()
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         Arc::new(DefaultCancelHandler::new(self.cancels.clone()))
-    }
-}
-
-fn parameters() -> DefaultServerParameterProvider {
-    let mut parameters = DefaultServerParameterProvider::default();
-    parameters.server_version = format!("16.0 (lakegate {})", env!("CARGO_PKG_VERSION"));
-    parameters
-}
-
-/// How a connection is let in: trusted by name (open mode) or by password (users mode).
-enum Startup {
-    Trust(Trust),
-    Password(Box<CleartextPasswordAuthStartupHandler<Passwords, DefaultServerParameterProvider>>),
-}
-
-#[async_trait]
-impl StartupHandler for Startup {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        match self {
-            Startup::Trust(trust) => trust.on_startup(client, message).await,
-            Startup::Password(password) => password.on_startup(client, message).await,
-        }
-    }
-}
-
-struct Trust(Arc<ConnectionManager>);
-
-impl NoopStartupHandler for Trust {
-    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
-        Some(self.0.clone())
-    }
-}
-
-/// Checks passwords against the users file.
-#[derive(Debug)]
-struct Passwords(Arc<Authenticator>);
-
-#[async_trait]
-impl AuthSource for Passwords {
-    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        // Hashes never leave the authenticator; `verify_password` checks instead.
-        Err(PgWireError::InvalidPassword(
-            login.user().unwrap_or_default().to_string(),
-        ))
-    }
-
-    async fn verify_password(
-        &self,
-        login: &LoginInfo,
-        password: &[u8],
-    ) -> PgWireResult<Option<()>> {
-        let user = login.user().unwrap_or_default().to_string();
-        let password = String::from_utf8_lossy(password);
-        let password = password.trim_end_matches('\0');
-        match self.0.login(&user, password) {
-            Ok(_) => Ok(Some(())),
-            Err(_) => Err(PgWireError::InvalidPassword(user)),
-        }
     }
 }
 
@@ -323,7 +255,7 @@ fn show(session: &Session, name: &str) -> Response {
             .unwrap_or_else(|| vars.schema.clone()),
         _ => vars.settings.get(name).cloned().unwrap_or_else(|| {
             match name {
-                "server_version" => "16.0",
+                "server_version" => SERVER_VERSION,
                 "transaction_isolation" | "default_transaction_isolation" => "read committed",
                 "standard_conforming_strings" => "on",
                 "client_encoding" | "server_encoding" => "UTF8",
@@ -493,10 +425,32 @@ fn parameters_of(portal: &Portal<String>) -> PgWireResult<Vec<ScalarValue>> {
                             .num_days() as i32
                     }),
                 ),
-                _ => ScalarValue::Utf8(portal.parameter::<String>(i, &Type::TEXT)?),
+                _ => ScalarValue::Utf8(
+                    portal
+                        .parameter::<String>(i, &Type::TEXT)?
+                        .map(date_without_zone),
+                ),
             })
         })
         .collect()
+}
+
+/// PgJDBC sends a `setDate` value untyped as `1998-09-02 +00`; PostgreSQL reads that as a
+/// date and ignores the zone, and so does lakegate (Arrow's cast would refuse it).
+fn date_without_zone(text: String) -> String {
+    let zone_only = |zone: &str| {
+        zone.len() >= 3
+            && zone.starts_with(['+', '-'])
+            && zone[1..].chars().all(|c| c.is_ascii_digit() || c == ':')
+    };
+    match text.split_once(' ') {
+        Some((date, zone))
+            if zone_only(zone) && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok() =>
+        {
+            date.to_string()
+        }
+        _ => text,
+    }
 }
 
 /// An engine error as a PostgreSQL error with its SQLSTATE.
@@ -520,4 +474,18 @@ fn sqlstate(err: EngineError) -> PgWireError {
         info.hint = Some(format!("at {position}"));
     }
     PgWireError::UserError(Box::new(info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jdbc_dates_lose_their_zone_and_nothing_else_changes() {
+        assert_eq!(date_without_zone("1998-09-02 +00".into()), "1998-09-02");
+        assert_eq!(date_without_zone("1998-09-02 -05:30".into()), "1998-09-02");
+        for kept in ["1998-09-02", "1998-09-02 10:00:00", "hello +00", "A +", "x"] {
+            assert_eq!(date_without_zone(kept.into()), kept);
+        }
+    }
 }

@@ -1,0 +1,304 @@
+//! `pg_catalog` over the lake, and the PostgreSQL catalog functions clients call.
+//!
+//! The tables come from `datafusion-pg-catalog`: `pg_class`, `pg_namespace`, `pg_attribute`
+//! and `pg_database` are generated from the lake's listing and table schemas, the rest
+//! (`pg_type`, `pg_am`, `pg_settings`, ...) are PostgreSQL's own contents. One [`PgCatalog`]
+//! lives as long as the engine: it numbers every schema and table (their oids) once, and psql
+//! looks a table's oid up in one query and reads its columns by that oid in the next.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableFunctionImpl};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::FunctionRegistry;
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::planner::TypePlanner;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, TableType, Volatility, create_udf};
+use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
+use datafusion_pg_catalog::pg_catalog::{
+    self as pg, PgCatalogSchemaProvider, PgCatalogStaticTables, array_bounds_udf, format_type,
+    has_privilege_udf, pg_get_expr_udf, quote_ident_udf,
+};
+
+use crate::catalog::{Lake, LakeCatalogProvider, Listing};
+use crate::session::SessionVars;
+
+/// The schema PostgreSQL clients find the system catalog in.
+pub const PG_CATALOG_SCHEMA: &str = "pg_catalog";
+
+/// The server version PostgreSQL clients are told (they choose their catalog queries by it).
+pub const SERVER_VERSION: &str = "16.0";
+
+/// `pg_catalog` for one lake, and the catalog functions that do not depend on the session.
+#[derive(Debug)]
+pub struct PgCatalog {
+    lake: Arc<Lake>,
+    /// Made on the first PostgreSQL query: loading PostgreSQL's static tables takes a moment
+    /// that engines without PostgreSQL clients need not spend.
+    built: Mutex<Option<Arc<Built>>>,
+}
+
+#[derive(Debug)]
+struct Built {
+    schema: Arc<dyn SchemaProvider>,
+    keywords: Arc<dyn TableFunctionImpl>,
+    functions: Vec<Arc<ScalarUDF>>,
+}
+
+impl PgCatalog {
+    pub fn new(lake: Arc<Lake>) -> Self {
+        Self {
+            lake,
+            built: Mutex::new(None),
+        }
+    }
+
+    fn built(&self) -> Result<Arc<Built>> {
+        let mut slot = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(built) = slot.as_ref() {
+            return Ok(built.clone());
+        }
+        let static_tables = Arc::new(PgCatalogStaticTables::try_new()?);
+        let schema = PgCatalogSchemaProvider::try_new(
+            LakeTables {
+                lake: self.lake.clone(),
+            },
+            static_tables.clone(),
+            EmptyContextProvider,
+        )?;
+        let built = Arc::new(Built {
+            schema: Arc::new(schema),
+            keywords: static_tables.pg_get_keywords.clone(),
+            functions: fixed_functions().into_iter().map(Arc::new).collect(),
+        });
+        *slot = Some(built.clone());
+        Ok(built)
+    }
+
+    /// `catalog` with `pg_catalog` as one more schema.
+    pub fn around(&self, catalog: Arc<dyn CatalogProvider>) -> Result<Arc<dyn CatalogProvider>> {
+        Ok(Arc::new(WithPgCatalog {
+            inner: catalog,
+            pg_catalog: self.built()?.schema.clone(),
+        }))
+    }
+
+    /// Lets the SQL planner read PostgreSQL's object-id alias types (`regclass`, `regtype`,
+    /// ...) as the integers they are.
+    pub fn type_planner() -> Arc<dyn TypePlanner> {
+        Arc::new(PgOidTypePlanner)
+    }
+
+    /// Registers PostgreSQL's catalog functions in `state`, those naming the session's user,
+    /// database and schema answering for `vars`.
+    pub fn register_functions(&self, state: &mut SessionState, vars: &SessionVars) -> Result<()> {
+        let built = self.built()?;
+        for function in &built.functions {
+            state.register_udf(function.clone())?;
+        }
+        for function in session_functions(vars) {
+            state.register_udf(Arc::new(function))?;
+        }
+        state.register_udtf("pg_get_keywords", built.keywords.clone());
+        Ok(())
+    }
+}
+
+/// The functions `datafusion-pg-catalog` implements whose answers do not depend on the session.
+fn fixed_functions() -> Vec<ScalarUDF> {
+    vec![
+        pg::create_pg_get_userbyid_udf(),
+        has_privilege_udf::create_has_privilege_udf("has_table_privilege"),
+        has_privilege_udf::create_has_privilege_udf("has_schema_privilege"),
+        has_privilege_udf::create_has_privilege_udf("has_database_privilege"),
+        has_privilege_udf::create_has_privilege_udf("has_any_column_privilege"),
+        pg::create_pg_table_is_visible(),
+        format_type::create_format_type_udf(),
+        pg_get_expr_udf::create_pg_get_expr_udf(),
+        pg::create_pg_get_partkeydef_udf(),
+        pg::create_pg_relation_is_publishable_udf(),
+        pg::create_pg_get_statisticsobjdef_columns_udf(),
+        pg::create_pg_encoding_to_char_udf(),
+        pg::create_pg_backend_pid_udf(),
+        pg::create_pg_relation_size_udf(),
+        pg::create_pg_total_relation_size_udf(),
+        pg::create_pg_stat_get_numscans(),
+        pg::create_pg_get_constraintdef(),
+        pg::create_pg_get_partition_ancestors_udf(),
+        quote_ident_udf::create_quote_ident_udf(),
+        quote_ident_udf::create_parse_ident_udf(),
+        array_bounds_udf::create_array_upper_udf(),
+        array_bounds_udf::create_array_lower_udf(),
+    ]
+}
+
+/// `current_user`, `current_database()`, `current_schema()`, `current_schemas(bool)` and
+/// `version()` as this session sees them.
+fn session_functions(vars: &SessionVars) -> Vec<ScalarUDF> {
+    let schema = vars.schema.clone();
+    let current_schemas = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let implicit = arrays
+            .first()
+            .ok_or_else(|| DataFusionError::Plan("current_schemas takes a boolean".into()))?
+            .as_boolean_opt()
+            .ok_or_else(|| DataFusionError::Plan("current_schemas takes a boolean".into()))?;
+        let mut lists = ListBuilder::new(StringBuilder::new());
+        for row in 0..implicit.len() {
+            if implicit.is_valid(row) && implicit.value(row) {
+                lists.values().append_value(PG_CATALOG_SCHEMA);
+            }
+            lists.values().append_value(&schema);
+            lists.append(true);
+        }
+        let lists: ArrayRef = Arc::new(lists.finish());
+        Ok(ColumnarValue::Array(lists))
+    };
+    vec![
+        text_constant("session_user", &vars.user),
+        text_constant("current_user", &vars.user),
+        text_constant("current_database", &vars.catalog),
+        text_constant("current_catalog", &vars.catalog),
+        text_constant("current_schema", &vars.schema),
+        text_constant(
+            "version",
+            &format!(
+                "PostgreSQL {SERVER_VERSION} (lakegate {}, a read-only gateway over an Iceberg lake)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        create_udf(
+            "current_schemas",
+            vec![DataType::Boolean],
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            Volatility::Stable,
+            Arc::new(current_schemas),
+        ),
+    ]
+}
+
+/// A function of no arguments that answers `value`.
+fn text_constant(name: &str, value: &str) -> ScalarUDF {
+    let value = ScalarValue::Utf8(Some(value.to_string()));
+    create_udf(
+        name,
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(value.clone()))),
+    )
+}
+
+/// A catalog with `pg_catalog` next to its own schemas.
+#[derive(Debug)]
+struct WithPgCatalog {
+    inner: Arc<dyn CatalogProvider>,
+    pg_catalog: Arc<dyn SchemaProvider>,
+}
+
+impl CatalogProvider for WithPgCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names = self.inner.schema_names();
+        names.push(PG_CATALOG_SCHEMA.to_string());
+        names
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if name == PG_CATALOG_SCHEMA {
+            Some(self.pg_catalog.clone())
+        } else {
+            self.inner.schema(name)
+        }
+    }
+}
+
+/// The lake's schemas and tables as `pg_class`, `pg_namespace` and `pg_attribute` list them.
+#[derive(Debug, Clone)]
+struct LakeTables {
+    lake: Arc<Lake>,
+}
+
+impl LakeTables {
+    async fn listing(&self) -> Result<Arc<Listing>> {
+        self.lake
+            .listing()
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+
+    fn is_lake(&self, catalog: &str) -> bool {
+        catalog == self.lake.name()
+    }
+}
+
+#[async_trait]
+impl CatalogInfo for LakeTables {
+    async fn catalog_names(&self) -> Result<Vec<String>> {
+        Ok(vec![self.lake.name().to_string()])
+    }
+
+    async fn schema_names(&self, catalog: &str) -> Result<Option<Vec<String>>> {
+        if !self.is_lake(catalog) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.listing().await?.schemas.keys().cloned().collect(),
+        ))
+    }
+
+    async fn table_names(&self, catalog: &str, schema: &str) -> Result<Option<Vec<String>>> {
+        if !self.is_lake(catalog) {
+            return Ok(None);
+        }
+        Ok(self.listing().await?.schemas.get(schema).cloned())
+    }
+
+    async fn table_schema(
+        &self,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<SchemaRef>> {
+        if !self.is_lake(catalog) {
+            return Ok(None);
+        }
+        let lake = LakeCatalogProvider::new(
+            self.lake.clone(),
+            self.listing().await?,
+            Arc::default(),
+            Duration::ZERO,
+        );
+        let Some(provider) = lake.schema(schema) else {
+            return Ok(None);
+        };
+        // One table whose metadata cannot be read must not hide every other table from a
+        // client's catalog browser: it is left out, and the log says why.
+        match provider.table(table).await {
+            Ok(table) => Ok(table.map(|t| t.schema())),
+            Err(e) => {
+                tracing::warn!(schema, table, error = %e, "table left out of pg_catalog");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn table_type(
+        &self,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<TableType>> {
+        let exists = self
+            .table_names(catalog, schema)
+            .await?
+            .is_some_and(|tables| tables.iter().any(|t| t == table));
+        Ok(exists.then_some(TableType::Base))
+    }
+}

@@ -1,0 +1,108 @@
+//! PostgreSQL clients' catalog queries, made plannable by DataFusion.
+//!
+//! psql's `\d` family and PgJDBC's `DatabaseMetaData` send PostgreSQL-only SQL:
+//! `OPERATOR(pg_catalog.~)`, `COLLATE pg_catalog.default`, `'pg_class'::regclass`, scalar
+//! subqueries in the select list. `datafusion-pg-catalog`'s parser rewrites those (and swaps a
+//! few whole client queries DataFusion cannot plan for equivalent ones). Only statements that
+//! name the system catalog go through it: its rewrites (a correlated subquery in the select
+//! list becomes NULL, an uncorrelated one gets `LIMIT 1`) suit catalog queries but would
+//! silently change the answer of a query over the lake.
+
+use std::sync::LazyLock;
+
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+
+use crate::statement::{self, Classified, StatementError, classify_parsed};
+
+static PARSER: LazyLock<PostgresCompatibilityParser> =
+    LazyLock::new(PostgresCompatibilityParser::new);
+
+/// [`statement::classify`] for a PostgreSQL client: a catalog query is rewritten first.
+pub fn classify(sql: &str) -> Result<Classified, StatementError> {
+    if reads_pg_catalog(sql)
+        && let Ok(mut statements) = PARSER.parse(sql)
+        && statements.len() == 1
+        && let Some(parsed) = statements.pop()
+    {
+        return classify_parsed(DfStatement::Statement(Box::new(parsed)));
+    }
+    // Everything else, and a catalog query the rewriting parser could not read: the standard
+    // parser keeps token positions, so its error says where the problem is.
+    statement::classify(sql, &PostgreSqlDialect {})
+}
+
+/// Whether `sql` names a `pg_*` object or casts to an object-id alias type (`::regclass`).
+fn reads_pg_catalog(sql: &str) -> bool {
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        return false;
+    };
+    tokens.iter().any(|token| match token {
+        Token::Word(word) => {
+            let word = word.value.to_ascii_lowercase();
+            word.starts_with("pg_")
+                || matches!(
+                    word.as_str(),
+                    "regclass"
+                        | "regtype"
+                        | "regproc"
+                        | "regprocedure"
+                        | "regnamespace"
+                        | "regrole"
+                        | "regoper"
+                        | "regoperator"
+                )
+        }
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::StatementKind;
+
+    #[test]
+    fn psql_table_lookup_is_rewritten() {
+        let sql = "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
+                   LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE c.relname OPERATOR(pg_catalog.~) '^(lineitem)$' COLLATE pg_catalog.default \
+                   ORDER BY 2, 3";
+        let classified = classify(sql).expect("psql's query is accepted");
+        assert_eq!(classified.kind, StatementKind::Read);
+        let text = classified.statement.to_string();
+        assert!(!text.contains("OPERATOR"), "{text}");
+        assert!(!text.contains("COLLATE"), "{text}");
+    }
+
+    #[test]
+    fn lake_queries_are_left_alone() {
+        let sql = "SELECT (SELECT max(l_quantity) FROM lineitem l2 WHERE l2.l_orderkey = l.l_orderkey) \
+                   FROM lineitem l";
+        let classified = classify(sql).expect("parses");
+        assert!(classified.statement.to_string().contains("l2.l_orderkey"));
+    }
+
+    #[test]
+    fn writes_to_the_catalog_are_refused() {
+        let err = classify("DELETE FROM pg_catalog.pg_class").expect_err("a write");
+        assert!(matches!(err, StatementError::ReadOnly { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn syntax_errors_keep_their_position() {
+        let err = classify("SELECT relname FROM pg_class WHERE )").expect_err("bad SQL");
+        assert!(
+            matches!(
+                err,
+                StatementError::Syntax {
+                    position: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
