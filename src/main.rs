@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use lakegate::local::{self, Role};
 
-use lakegate::shell::{Next, Runner, Shell, Splitter};
+use lakegate::shell::{Next, Runner, Shell, ShellError, Splitter};
 use lakegate::tpch::{TpchOptions, write_lake};
 use lakegate_coordinator::config::{Config, ConfigLoader};
 use lakegate_executor::run_executor;
@@ -76,6 +76,38 @@ struct ServerArgs {
     check_config: bool,
 }
 
+/// Connects the shell, logging in as `--user` with LAKEGATE_PASSWORD or, at a terminal, a
+/// password typed without echo: up front with `-W`, else once the server refuses the login.
+async fn connect_shell(args: &ShellArgs) -> Result<Shell, String> {
+    let Some(user) = args.user.as_deref() else {
+        return Shell::connect(&args.host, args.port, None)
+            .await
+            .map_err(|e| e.to_string());
+    };
+    let from_env = std::env::var("LAKEGATE_PASSWORD").ok();
+    let can_ask = from_env.is_none() && std::io::stdin().is_terminal();
+    let mut password = match (&from_env, args.password_prompt && can_ask) {
+        (Some(password), _) => password.clone(),
+        (None, true) => ask_password(user)?,
+        (None, false) => String::new(),
+    };
+    let mut asked = args.password_prompt && can_ask;
+    loop {
+        match Shell::connect(&args.host, args.port, Some((user, &password))).await {
+            Err(ShellError::Login { .. }) if can_ask && !asked => {
+                password = ask_password(user)?;
+                asked = true;
+            }
+            result => return result.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn ask_password(user: &str) -> Result<String, String> {
+    rpassword::prompt_password(format!("Password for user {user}: "))
+        .map_err(|e| format!("reading the password: {e}"))
+}
+
 #[derive(Debug, Args)]
 struct HashPasswordArgs {
     /// Print a PostgreSQL SCRAM-SHA-256 verifier (the users file's `scram_sha_256`) instead
@@ -114,9 +146,13 @@ struct ShellArgs {
     host: String,
     #[arg(long, default_value_t = 50051)]
     port: u16,
-    /// Log in as this user; the password comes from LAKEGATE_PASSWORD.
-    #[arg(long)]
+    /// Log in as this user. The password comes from LAKEGATE_PASSWORD, else it is asked for
+    /// at the terminal when the server wants one.
+    #[arg(short = 'U', long)]
     user: Option<String>,
+    /// Ask for the password before connecting (as psql's -W).
+    #[arg(short = 'W', long = "password")]
+    password_prompt: bool,
 }
 
 impl ServerArgs {
@@ -263,11 +299,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Shell(args) => {
-            let password = std::env::var("LAKEGATE_PASSWORD").unwrap_or_default();
-            let login = args.user.as_deref().map(|u| (u, password.as_str()));
-            let shell = Shell::connect(&args.host, args.port, login)
-                .await
-                .map_err(|e| e.to_string())?;
+            let shell = connect_shell(&args).await?;
             let mut runner = Runner::new(shell);
             let mut texts = args.command.clone();
             if let Some(path) = &args.file {

@@ -137,3 +137,27 @@ async fn the_interactive_shell_works_in_a_terminal() {
     );
     println!("{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_asks_for_a_password_at_the_terminal() {
+    let lake = shared_lake().await;
+    let (server, users) = LocalServer::start_with_user(&lake.warehouse, "ana", "pa55");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/shell_pty.py");
+    let output = Command::new(common::python())
+        .arg(script)
+        .args(["--lakegate", lakegate_bin()])
+        .args(["--port", &server.port.to_string()])
+        .arg("--history")
+        .arg(users.path().join("history"))
+        .args(["--login", "ana:pa55"])
+        .env_remove("LAKEGATE_PASSWORD")
+        .output()
+        .expect("run the terminal driver");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "password prompt checks failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    println!("{stdout}");
+}

@@ -31,6 +31,8 @@ pub enum ShellError {
     },
     #[error("{0}")]
     Flight(String),
+    #[error("login as {user} failed: {message}")]
+    Login { user: String, message: String },
 }
 
 impl From<FlightError> for ShellError {
@@ -72,7 +74,13 @@ impl Shell {
             .map_err(|source| ShellError::Connect { url, source })?;
         let mut client = FlightSqlServiceClient::new(channel);
         if let Some((user, password)) = login {
-            client.handshake(user, password).await?;
+            client
+                .handshake(user, password)
+                .await
+                .map_err(|e| ShellError::Login {
+                    user: user.to_string(),
+                    message: e.to_string(),
+                })?;
         }
         Ok(Self { client })
     }

@@ -3,6 +3,9 @@
 Run by tests/shell.rs against a running `lakegate local`:
 
     shell_pty.py --lakegate BIN --port P --history FILE
+    shell_pty.py --lakegate BIN --port P --history FILE --login USER:PASSWORD
+
+The second form checks the password prompt of a server in users mode instead.
 
 Exits non-zero naming the first step whose expected output did not appear in time.
 """
@@ -35,6 +38,25 @@ class Terminal:
     def send(self, text):
         os.write(self.master, text.encode())
 
+    def wait(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        code = self.poll()
+        while code is None and time.monotonic() < deadline:
+            self.read_some(0.1)
+            code = self.poll()
+        if code is None:
+            os.kill(self.pid, 9)
+        return code
+
+    def read_some(self, timeout):
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                chunk = b""
+            self.seen += chunk.decode(errors="replace")
+
     def expect(self, pattern, what, timeout=30):
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
@@ -47,13 +69,7 @@ class Terminal:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{what}: {pattern!r} not seen in:\n{self.seen[-2000:]}")
-            ready, _, _ = select.select([self.master], [], [], min(left, 0.5))
-            if ready:
-                try:
-                    chunk = os.read(self.master, 65536)
-                except OSError:
-                    chunk = b""
-                self.seen += chunk.decode(errors="replace")
+            self.read_some(min(left, 0.5))
 
 
 def main():
@@ -61,8 +77,12 @@ def main():
     parser.add_argument("--lakegate", required=True)
     parser.add_argument("--port", required=True)
     parser.add_argument("--history", required=True)
+    parser.add_argument("--login")
     args = parser.parse_args()
     env = dict(os.environ, LAKEGATE_HISTORY=args.history, TERM="xterm")
+    if args.login:
+        env.pop("LAKEGATE_PASSWORD", None)
+        return password_prompt(args, env)
     term = Terminal([args.lakegate, "shell", "--port", args.port], env)
     prompt = r"lakegate=> "
     term.expect(prompt, "the prompt appears")
@@ -107,6 +127,34 @@ def main():
     if "still_here" not in history:
         raise AssertionError(f"the history file lacks the statements: {history!r}")
     print("ok: statements are kept in the history file")
+
+
+def password_prompt(args, env):
+    user, password = args.login.split(":", 1)
+    argv = [args.lakegate, "shell", "--port", args.port, "--user", user]
+    # A wrong password typed at the prompt: the shell says so and exits non-zero.
+    term = Terminal(argv, env)
+    term.expect(rf"Password for user {user}: ", "the shell asks for the password")
+    term.send("wrong\r")
+    term.expect(rf"login as {user} failed", "a wrong password is refused")
+    code = term.wait()
+    if code in (0, None):
+        raise AssertionError(f"a refused login should exit non-zero, got {code}")
+    print("ok: the refused shell exits non-zero")
+    # The right one, typed without echo, lets the user in.
+    term = Terminal(argv, env)
+    term.expect(rf"Password for user {user}: ", "the shell asks again")
+    term.send(password + "\r")
+    term.expect(r"lakegate=> ", "the right password reaches the prompt")
+    if password in term.seen:
+        raise AssertionError("the password was echoed")
+    term.send("SELECT count(*) AS n FROM lake.tpch.region;\r")
+    term.expect(r"\|\s*5\s*\|", "queries run as the user")
+    term.send("\x04")
+    code = term.wait()
+    if code != 0:
+        raise AssertionError(f"Ctrl-D should end the shell with status 0, got {code}")
+    print("ok: Ctrl-D leaves the shell")
 
 
 if __name__ == "__main__":
