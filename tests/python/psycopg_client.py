@@ -66,6 +66,21 @@ def main():
                            "make_array(0.5, 1.5) AS doubles").fetchone()
         check(row == ([1, 2, None], [0.5, 1.5]),
               f"integer and double lists arrive as PostgreSQL arrays ({row})")
+        # Strings that need quoting inside an array literal, dates, decimals and timestamps,
+        # in text (a plain query) and binary (binary=True) results.
+        sql = ("SELECT make_array('a', 'b \"c', NULL, 'x,y', '', 'NULL') AS words, "
+               "make_array(DATE '1998-09-02', NULL) AS dates, "
+               "make_array(CAST(1.50 AS DECIMAL(10, 2)), CAST(-2.25 AS DECIMAL(10, 2))) AS nums, "
+               "make_array(TIMESTAMP '2024-01-02 03:04:05') AS stamps")
+        expected = (["a", 'b "c', None, "x,y", "", "NULL"],
+                    [datetime.date(1998, 9, 2), None],
+                    [decimal.Decimal("1.50"), decimal.Decimal("-2.25")],
+                    [datetime.datetime(2024, 1, 2, 3, 4, 5)])
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                row = cur.execute(sql).fetchone()
+            check(row == expected,
+                  f"string, date, decimal and timestamp lists as arrays, binary={binary} ({row})")
 
         # A cancel request (sent on its own connection, as psql's Ctrl-C does) stops a long
         # query with 57014, and the connection stays usable.

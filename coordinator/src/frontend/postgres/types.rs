@@ -15,7 +15,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use pgwire::api::Type;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldInfo};
-use pgwire::error::PgWireResult;
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
 /// The PostgreSQL type of an Arrow type.
@@ -44,6 +44,11 @@ pub fn pg_type(data_type: &DataType) -> Type {
             DataType::Int64 => Type::INT8_ARRAY,
             DataType::Float32 => Type::FLOAT4_ARRAY,
             DataType::Float64 => Type::FLOAT8_ARRAY,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::VARCHAR_ARRAY,
+            DataType::Date32 => Type::DATE_ARRAY,
+            DataType::Decimal128(_, scale) if (0..=28).contains(scale) => Type::NUMERIC_ARRAY,
+            DataType::Timestamp(_, None) => Type::TIMESTAMP_ARRAY,
+            DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ_ARRAY,
             // Arrays of other items are sent as the text Arrow prints.
             _ => Type::TEXT,
         },
@@ -171,6 +176,35 @@ fn encode(
                 DataType::Float64 => encoder.encode_field(&items_of(&items, |a, i| {
                     a.as_primitive::<Float64Type>().value(i)
                 })),
+                DataType::Utf8 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_string::<i32>().value(i).to_string()
+                })),
+                DataType::LargeUtf8 => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_string::<i64>().value(i).to_string()
+                })),
+                DataType::Utf8View => encoder.encode_field(&items_of(&items, |a, i| {
+                    a.as_string_view().value(i).to_string()
+                })),
+                DataType::Date32 => encoder.encode_field(&checked_items(&items, |a, i| {
+                    let days = a.as_primitive::<Date32Type>().value(i);
+                    arrow::temporal_conversions::date32_to_datetime(days).map(|d| d.date())
+                })?),
+                DataType::Decimal128(_, scale) if (0..=28).contains(scale) => {
+                    let scale = *scale as u32;
+                    encoder.encode_field(&checked_items(&items, |a, i| {
+                        let value = a
+                            .as_primitive::<arrow::datatypes::Decimal128Type>()
+                            .value(i);
+                        rust_decimal::Decimal::try_from_i128_with_scale(value, scale).ok()
+                    })?)
+                }
+                DataType::Timestamp(unit, None) => {
+                    encoder.encode_field(&checked_items(&items, |a, i| timestamp(a, unit, i))?)
+                }
+                DataType::Timestamp(unit, Some(_)) => encoder
+                    .encode_field(&checked_items(&items, |a, i| {
+                        timestamp(a, unit, i).map(|t| t.and_utc())
+                    })?),
                 _ => encode_text(encoder, formatter, row),
             }
         }
@@ -185,6 +219,29 @@ fn items_of<T>(
 ) -> Vec<Option<T>> {
     (0..items.len())
         .map(|i| (!items.is_null(i)).then(|| value(items.as_ref(), i)))
+        .collect()
+}
+
+/// [`items_of`] for items whose conversion can fail (a date or decimal outside what
+/// PostgreSQL's types hold): the row fails with an error naming the value rather than
+/// showing a NULL that is not in the data.
+fn checked_items<T>(
+    items: &arrow::array::ArrayRef,
+    value: impl Fn(&dyn Array, usize) -> Option<T>,
+) -> PgWireResult<Vec<Option<T>>> {
+    (0..items.len())
+        .map(|i| {
+            if items.is_null(i) {
+                return Ok(None);
+            }
+            value(items.as_ref(), i).map(Some).ok_or_else(|| {
+                let shown = arrow::util::display::array_value_to_string(items.as_ref(), i)
+                    .unwrap_or_else(|_| "?".into());
+                PgWireError::ApiError(
+                    format!("array item {shown} does not fit the PostgreSQL type").into(),
+                )
+            })
+        })
         .collect()
 }
 
