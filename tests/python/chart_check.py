@@ -18,7 +18,7 @@ import yaml
 KUBERNETES = "1.30.0"
 
 # The default values, and the production-like values file in the chart's ci/ folder: HPA, S3
-# with a credentials Secret, a REST catalog and users-mode auth.
+# with a credentials Secret, a REST catalog, users-mode auth and TLS on the PostgreSQL port.
 VALUE_FILES = {"default": None, "s3-rest-hpa": "ci/s3-rest-hpa-values.yaml"}
 
 
@@ -98,6 +98,23 @@ def main():
             check("secret_access_key" not in text.lower(), f"{name}: no secret is inlined")
 
         toml = kinds["ConfigMap"][0]["data"]["lakegate.toml"]
+        tls_secret = values.get("coordinator", {}).get("postgresTlsSecret")
+        pod = coordinator["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+        if tls_secret:
+            check(volumes["postgres-tls"]["secret"]["secretName"] == tls_secret
+                  and mounts["postgres-tls"]["mountPath"] == "/etc/lakegate-postgres-tls"
+                  and 'postgres_tls_cert = "/etc/lakegate-postgres-tls/tls.crt"' in toml
+                  and 'postgres_tls_key = "/etc/lakegate-postgres-tls/tls.key"' in toml,
+                  f"{name}: the PostgreSQL TLS Secret is mounted on the coordinator and configured")
+            executor = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-executor"))
+            executor_volumes = executor["spec"]["template"]["spec"]["volumes"]
+            check(all(v["name"] != "postgres-tls" for v in executor_volumes),
+                  f"{name}: executors do not get the TLS key")
+        else:
+            check("postgres-tls" not in volumes and "postgres_tls" not in toml,
+                  f"{name}: no PostgreSQL TLS without a Secret")
         with open(os.path.join(args.out, f"{name}.toml"), "w") as f:
             f.write(toml)
         notes = rendered.get("lakegate/templates/NOTES.txt", "")
