@@ -347,6 +347,12 @@ async fn pgjdbc_reads_metadata_and_runs_a_prepared_query() {
         .collect();
     assert_eq!(columns, expected, "{stdout}");
 
+    assert_eq!(
+        of_kind("primary_keys"),
+        vec![vec!["nation", "0"]],
+        "{stdout}"
+    );
+
     // The prepared query's rows equal single-node DataFusion's with the values inlined.
     let sql = "SELECT l_returnflag, l_linestatus, count(*) AS n, sum(l_quantity) AS qty \
                FROM lineitem WHERE l_shipdate <= DATE '1998-09-02' AND l_quantity < 30 \

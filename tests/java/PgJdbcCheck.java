@@ -3,6 +3,7 @@
 // parameters. Prints tab-separated lines the Rust test checks:
 //   table <schema> <name> <type>
 //   column <table> <name> <type name> <nullable>
+//   primary_keys <table> <count>
 //   row <value>...
 // Usage: java -cp postgresql.jar:. PgJdbcCheck <port> <user> <password>
 import java.math.BigDecimal;
@@ -40,6 +41,14 @@ public class PgJdbcCheck {
                         + columns.getString("COLUMN_NAME") + "\t" + columns.getString("TYPE_NAME")
                         + "\t" + columns.getString("IS_NULLABLE"));
                 }
+            }
+            // Lake tables have no primary key: an empty answer, not an error.
+            try (ResultSet keys = meta.getPrimaryKeys(null, "tpch", "nation")) {
+                int count = 0;
+                while (keys.next()) {
+                    count++;
+                }
+                System.out.println("primary_keys\tnation\t" + count);
             }
             String sql = "SELECT l_returnflag, l_linestatus, count(*) AS n, sum(l_quantity) AS qty"
                 + " FROM tpch.lineitem WHERE l_shipdate <= ? AND l_quantity < ?"

@@ -10,10 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
-use datafusion::catalog::{CatalogProvider, SchemaProvider, TableFunctionImpl};
+use datafusion::arrow;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, ListBuilder, StringBuilder, StructArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, SchemaRef};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
+use datafusion::datasource::empty::EmptyTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
 use datafusion::execution::session_state::SessionState;
@@ -74,7 +78,7 @@ impl PgCatalog {
             EmptyContextProvider,
         )?;
         let built = Arc::new(Built {
-            schema: Arc::new(schema),
+            schema: Arc::new(WithoutSystemIndexes(Arc::new(schema))),
             keywords: static_tables.pg_get_keywords.clone(),
             functions: fixed_functions().into_iter().map(Arc::new).collect(),
         });
@@ -136,7 +140,75 @@ fn fixed_functions() -> Vec<ScalarUDF> {
         quote_ident_udf::create_parse_ident_udf(),
         array_bounds_udf::create_array_upper_udf(),
         array_bounds_udf::create_array_lower_udf(),
+        expand_array(),
     ]
+}
+
+/// `information_schema._pg_expandarray(int2vector)`, which PgJDBC's `getPrimaryKeys` and
+/// `getIndexInfo` call on `pg_index.indkey`, as a scalar function giving the `(x, n)` record of
+/// a one-element key. PostgreSQL's is set-returning; here it only ever sees the keys of indexes
+/// of lake tables, and the lake has none, so those calls plan and answer no rows. A key of
+/// several columns is an error, never a wrong row.
+fn expand_array() -> ScalarUDF {
+    let fields = Fields::from(vec![
+        Field::new("x", DataType::Int32, true),
+        Field::new("n", DataType::Int32, true),
+    ]);
+    let return_type = DataType::Struct(fields.clone());
+    let expand = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let keys = arrays
+            .first()
+            .ok_or_else(|| DataFusionError::Plan("_pg_expandarray takes one argument".into()))?;
+        let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
+        let keys = keys.as_string::<i32>();
+        let (mut xs, mut ns) = (
+            Vec::with_capacity(keys.len()),
+            Vec::with_capacity(keys.len()),
+        );
+        for row in 0..keys.len() {
+            let items: Vec<&str> = if keys.is_null(row) {
+                Vec::new()
+            } else {
+                keys.value(row).split_whitespace().collect()
+            };
+            match items.as_slice() {
+                [] => {
+                    xs.push(None);
+                    ns.push(None);
+                }
+                [one] => {
+                    let x = one.parse::<i32>().map_err(|_| {
+                        DataFusionError::Execution(format!("_pg_expandarray: {one:?} is not a key"))
+                    })?;
+                    xs.push(Some(x));
+                    ns.push(Some(1));
+                }
+                _ => {
+                    return Err(DataFusionError::NotImplemented(format!(
+                        "_pg_expandarray over a key of {} columns",
+                        items.len()
+                    )));
+                }
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(xs)),
+            Arc::new(Int32Array::from(ns)),
+        ];
+        Ok(ColumnarValue::Array(Arc::new(StructArray::try_new(
+            fields.clone(),
+            columns,
+            None,
+        )?)))
+    };
+    create_udf(
+        "_pg_expandarray",
+        vec![DataType::Utf8],
+        return_type,
+        Volatility::Immutable,
+        Arc::new(expand),
+    )
 }
 
 /// `current_user`, `current_database()`, `current_schema()`, `current_schemas(bool)` and
@@ -216,6 +288,32 @@ impl CatalogProvider for WithPgCatalog {
         } else {
             self.inner.schema(name)
         }
+    }
+}
+
+/// `pg_catalog` with `pg_index` empty: the crate's copy lists the indexes of a real
+/// PostgreSQL's system tables, relations that do not exist here (lake tables have no indexes).
+/// Left in, they would only make index lookups (PgJDBC's `getPrimaryKeys`) evaluate keys of
+/// nothing.
+#[derive(Debug)]
+struct WithoutSystemIndexes(Arc<dyn SchemaProvider>);
+
+#[async_trait]
+impl SchemaProvider for WithoutSystemIndexes {
+    fn table_names(&self) -> Vec<String> {
+        self.0.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let table = self.0.table(name).await?;
+        if name != "pg_index" {
+            return Ok(table);
+        }
+        Ok(table.map(|t| Arc::new(EmptyTable::new(t.schema())) as Arc<dyn TableProvider>))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.0.table_exist(name)
     }
 }
 

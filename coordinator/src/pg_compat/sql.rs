@@ -8,9 +8,11 @@
 //! list becomes NULL, an uncorrelated one gets `LIMIT 1`) suit catalog queries but would
 //! silently change the answer of a query over the lake.
 
+use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{AccessExpr, Expr, Value, VisitMut, VisitorMut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
@@ -25,13 +27,36 @@ pub fn classify(sql: &str) -> Result<Classified, StatementError> {
     if reads_pg_catalog(sql)
         && let Ok(mut statements) = PARSER.parse(sql)
         && statements.len() == 1
-        && let Some(parsed) = statements.pop()
+        && let Some(mut parsed) = statements.pop()
     {
+        let _ = parsed.visit(&mut RecordFields);
         return classify_parsed(DfStatement::Statement(Box::new(parsed)));
     }
     // Everything else, and a catalog query the rewriting parser could not read: the standard
     // parser keeps token positions, so its error says where the problem is.
     statement::classify(sql, &PostgreSqlDialect {})
+}
+
+/// PostgreSQL's record field syntax `(expr).name` (PgJDBC's `(_pg_expandarray(k)).n`) as
+/// DataFusion's struct field access `(expr).'name'`.
+struct RecordFields;
+
+impl VisitorMut for RecordFields {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::CompoundFieldAccess { root, access_chain } = expr
+            && matches!(root.as_ref(), Expr::Nested(_))
+        {
+            for access in access_chain.iter_mut() {
+                if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                    let name = Value::SingleQuotedString(field.value.clone());
+                    *access = AccessExpr::Dot(Expr::value(name));
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Whether `sql` names a `pg_*` object or casts to an object-id alias type (`::regclass`).
@@ -83,6 +108,14 @@ mod tests {
                    FROM lineitem l";
         let classified = classify(sql).expect("parses");
         assert!(classified.statement.to_string().contains("l2.l_orderkey"));
+    }
+
+    #[test]
+    fn record_fields_become_struct_field_access() {
+        let sql =
+            "SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_catalog.pg_index i";
+        let text = classify(sql).expect("PgJDBC's query").statement.to_string();
+        assert!(text.contains("(_pg_expandarray(i.indkey)).'n'"), "{text}");
     }
 
     #[test]
