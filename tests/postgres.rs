@@ -359,6 +359,20 @@ async fn pgjdbc_reads_metadata_and_runs_a_prepared_query() {
                GROUP BY l_returnflag, l_linestatus ORDER BY l_returnflag, l_linestatus";
     let baseline = common::baseline_context(lake).await;
     let expected = common::baseline_rows(&baseline, sql).await;
+    // The decimal column keeps its precision and scale through the row description.
+    let qty = expected[0].schema().field(3).data_type().clone();
+    let arrow::datatypes::DataType::Decimal128(precision, scale) = qty else {
+        panic!("sum(l_quantity) is a decimal, got {qty}");
+    };
+    assert_eq!(
+        of_kind("scale"),
+        vec![vec![
+            "qty".to_string(),
+            precision.to_string(),
+            scale.to_string()
+        ]],
+        "{stdout}"
+    );
     let actual: Vec<Vec<String>> = of_kind("row")
         .iter()
         .map(|r| r.iter().map(|v| v.to_string()).collect())

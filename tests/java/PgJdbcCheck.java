@@ -4,6 +4,7 @@
 //   table <schema> <name> <type>
 //   column <table> <name> <type name> <nullable>
 //   primary_keys <table> <count>
+//   scale <column> <precision> <scale>      (of the prepared query's decimal column)
 //   row <value>...
 // Usage: java -cp postgresql.jar:. PgJdbcCheck <port> <user> <password>
 import java.math.BigDecimal;
@@ -60,6 +61,10 @@ public class PgJdbcCheck {
                     stmt.setBigDecimal(2, new BigDecimal("30"));
                     try (ResultSet rows = stmt.executeQuery()) {
                         ResultSetMetaData rm = rows.getMetaData();
+                        if (run == 1) {
+                            System.out.println("scale\t" + rm.getColumnName(4) + "\t"
+                                + rm.getPrecision(4) + "\t" + rm.getScale(4));
+                        }
                         while (rows.next()) {
                             if (run == 0) {
                                 continue;

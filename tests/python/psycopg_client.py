@@ -43,12 +43,16 @@ def main():
 
     with psycopg.connect(f"{dsn} password={args.password}", autocommit=True) as conn:
         # Server-side binding: the statement is prepared, parameters sent apart from the SQL.
-        rows = conn.execute(
+        cur = conn.execute(
             "SELECT o_orderkey, o_totalprice, o_orderdate FROM tpch.orders "
             "WHERE o_orderdate >= %s AND o_totalprice > %s ORDER BY o_orderkey LIMIT 20",
             [datetime.date(1996, 1, 1), decimal.Decimal("100000")],
             prepare=True,
-        ).fetchall()
+        )
+        rows = cur.fetchall()
+        price = cur.description[1]
+        check((price.type_display, price.precision, price.scale) == ("numeric(15,2)", 15, 2),
+              f"a decimal(15,2) column is described as numeric(15,2) ({price})")
         check(len(rows) == 20 and isinstance(rows[0][1], decimal.Decimal)
               and isinstance(rows[0][2], datetime.date),
               "a parameterised query returns numeric and date values")

@@ -70,8 +70,26 @@ pub fn fields(schema: &arrow::datatypes::Schema, format: &Format) -> Vec<FieldIn
                 pg_type(f.data_type()),
                 format.format_for(i),
             )
+            .with_type_modifier(type_modifier(f.data_type()))
         })
         .collect()
+}
+
+/// The type modifier PostgreSQL gives a column (`atttypmod`): `numeric(p,s)` is
+/// `((p << 16) | s) + 4`, so drivers report precision and scale (JDBC's `getScale`, psycopg's
+/// `Column.scale`) instead of an unconstrained numeric. `-1` is none.
+pub fn type_modifier(data_type: &DataType) -> i32 {
+    match data_type {
+        DataType::Decimal32(precision, scale)
+        | DataType::Decimal64(precision, scale)
+        | DataType::Decimal128(precision, scale)
+        | DataType::Decimal256(precision, scale)
+            if *scale >= 0 && i32::from(*scale) <= i32::from(*precision) =>
+        {
+            ((i32::from(*precision) << 16) | i32::from(*scale)) + 4
+        }
+        _ => -1,
+    }
 }
 
 /// The rows of `batch`, encoded for `fields`.
