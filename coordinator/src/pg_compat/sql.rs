@@ -15,8 +15,10 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{AccessExpr, Expr, Value, VisitMut, VisitorMut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
+use super::PG_CATALOG_SCHEMA;
 use crate::statement::{self, Classified, StatementError, classify_parsed};
 
 static PARSER: LazyLock<PostgresCompatibilityParser> =
@@ -59,7 +61,8 @@ impl VisitorMut for RecordFields {
     }
 }
 
-/// Whether `sql` names a `pg_*` object or casts to an object-id alias type (`::regclass`).
+/// Whether `sql` names `pg_catalog` or one of its tables, or casts to an object-id alias type
+/// (`::regclass`). A lake column that merely starts with `pg_` does not count.
 fn reads_pg_catalog(sql: &str) -> bool {
     let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
         return false;
@@ -67,7 +70,8 @@ fn reads_pg_catalog(sql: &str) -> bool {
     tokens.iter().any(|token| match token {
         Token::Word(word) => {
             let word = word.value.to_ascii_lowercase();
-            word.starts_with("pg_")
+            word == PG_CATALOG_SCHEMA
+                || PG_CATALOG_TABLES.contains(&word.as_str())
                 || matches!(
                     word.as_str(),
                     "regclass"
@@ -104,10 +108,15 @@ mod tests {
 
     #[test]
     fn lake_queries_are_left_alone() {
-        let sql = "SELECT (SELECT max(l_quantity) FROM lineitem l2 WHERE l2.l_orderkey = l.l_orderkey) \
-                   FROM lineitem l";
+        // A correlated subquery in the select list (the rewrite would make it NULL), even next
+        // to a column whose name starts with pg_.
+        let sql = "SELECT pg_score, (SELECT max(l_quantity) FROM lineitem l2 \
+                   WHERE l2.l_orderkey = l.l_orderkey) FROM lineitem l";
         let classified = classify(sql).expect("parses");
         assert!(classified.statement.to_string().contains("l2.l_orderkey"));
+        assert!(!reads_pg_catalog(sql));
+        assert!(reads_pg_catalog("SELECT relname FROM pg_class"));
+        assert!(reads_pg_catalog("SELECT 'lineitem'::regclass"));
     }
 
     #[test]
