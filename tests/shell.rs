@@ -114,19 +114,18 @@ async fn scripted_modes_run_statements_and_meta_commands() {
     assert!(stderr.contains("nowhere"), "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_interactive_shell_works_in_a_terminal() {
-    let lake = shared_lake().await;
-    let server = LocalServer::start(&lake.warehouse, &[]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let history = dir.path().join("history");
+/// Runs `tests/python/shell_pty.py` (the terminal driver) against `server` with `args`; panics
+/// with its output unless every check passed.
+fn drive_terminal(server: &LocalServer, history: &std::path::Path, args: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/shell_pty.py");
     let output = Command::new(common::python())
         .arg(script)
         .args(["--lakegate", lakegate_bin()])
         .args(["--port", &server.port.to_string()])
         .arg("--history")
-        .arg(&history)
+        .arg(history)
+        .args(args)
+        .env_remove("LAKEGATE_PASSWORD")
         .output()
         .expect("run the terminal driver");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -139,25 +138,20 @@ async fn the_interactive_shell_works_in_a_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_shell_works_in_a_terminal() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    drive_terminal(&server, &dir.path().join("history"), &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shell_asks_for_a_password_at_the_terminal() {
     let lake = shared_lake().await;
     let (server, users) = LocalServer::start_with_user(&lake.warehouse, "ana", "pa55");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/shell_pty.py");
-    let output = Command::new(common::python())
-        .arg(script)
-        .args(["--lakegate", lakegate_bin()])
-        .args(["--port", &server.port.to_string()])
-        .arg("--history")
-        .arg(users.path().join("history"))
-        .args(["--login", "ana:pa55"])
-        .env_remove("LAKEGATE_PASSWORD")
-        .output()
-        .expect("run the terminal driver");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "password prompt checks failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    drive_terminal(
+        &server,
+        &users.path().join("history"),
+        &["--login", "ana:pa55"],
     );
-    println!("{stdout}");
 }

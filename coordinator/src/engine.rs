@@ -697,7 +697,6 @@ impl Engine {
     }
 }
 
-/// The result of a statement that returns no rows (`SET`, `USE`).
 /// Parses and classifies `sql` as the session's clients write it.
 fn classify_in(vars: &SessionVars, sql: &str) -> Result<Classified, StatementError> {
     match vars.dialect {
@@ -706,6 +705,7 @@ fn classify_in(vars: &SessionVars, sql: &str) -> Result<Classified, StatementErr
     }
 }
 
+/// The result of a statement that returns no rows (`SET`, `USE`).
 fn empty_result(id: QueryId) -> QueryResult {
     let schema = Arc::new(Schema::empty());
     QueryResult {

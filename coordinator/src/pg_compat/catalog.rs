@@ -115,7 +115,8 @@ impl PgCatalog {
     }
 }
 
-/// The functions `datafusion-pg-catalog` implements whose answers do not depend on the session.
+/// The catalog functions whose answers do not depend on the session: `datafusion-pg-catalog`'s
+/// and our `_pg_expandarray`.
 fn fixed_functions() -> Vec<ScalarUDF> {
     vec![
         pg::create_pg_get_userbyid_udf(),
