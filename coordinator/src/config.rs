@@ -69,6 +69,12 @@ pub struct CatalogConfig {
     pub default_schema: String,
     /// How long listed namespaces and tables are reused before the catalog is asked again.
     pub refresh_interval_ms: u64,
+    /// REST catalogs: OAuth2 client credentials (`CLIENT_ID:SECRET`), exchanged for a token
+    /// at `oauth2_server_uri` (default: the catalog's own `/v1/oauth/tokens`).
+    pub credential: Option<String>,
+    /// REST catalogs: a bearer token, when the catalog takes one instead of credentials.
+    pub token: Option<String>,
+    pub oauth2_server_uri: Option<String>,
 }
 
 /// A password in the catalog URI (`postgres://user:PASSWORD@host/db`) is never printed.
@@ -87,6 +93,9 @@ impl std::fmt::Debug for CatalogConfig {
             .field("warehouse", &self.warehouse)
             .field("default_schema", &self.default_schema)
             .field("refresh_interval_ms", &self.refresh_interval_ms)
+            .field("credential", &self.credential.as_ref().map(|_| "<set>"))
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("oauth2_server_uri", &self.oauth2_server_uri)
             .finish()
     }
 }
@@ -99,6 +108,9 @@ impl Default for CatalogConfig {
             warehouse: "./lakegate-data".into(),
             default_schema: "tpch".into(),
             refresh_interval_ms: 1000,
+            credential: None,
+            token: None,
+            oauth2_server_uri: None,
         }
     }
 }

@@ -56,6 +56,7 @@ use crate::session::{CacheMode, Session, SessionVars, SqlDialect, check_setting}
 use crate::statement::{
     Classified, SetVariable, StatementError, StatementKind, classify, explained,
 };
+use crate::time_travel::rewrite_time_travel;
 use crate::tracker::{FrontEnd, QueryTracker};
 
 /// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
@@ -373,9 +374,7 @@ impl Engine {
             .await?;
         let snapshots = planned.pins.snapshots();
         let keyed = match (&self.cache, statement_key) {
-            (Some(cache), Some(statement_key))
-                if cacheable(&planned.plan, !snapshots.is_empty()) =>
-            {
+            (Some(cache), Some(statement_key)) if cacheable(&planned.plan) => {
                 let tables = snapshots.iter().map(|(t, _)| t.clone()).collect();
                 let key = statement_key.with_snapshots(&snapshots);
                 cache.learn_tables(statement_key, tables).await;
@@ -418,8 +417,7 @@ impl Engine {
     ) -> Option<Vec<(TableRef, Option<SnapshotId>)>> {
         let mut snapshots = Vec::with_capacity(tables.len());
         for table in tables {
-            let loaded = self.lake.load_table_fresh(table, max_age).await.ok()?;
-            let snapshot = loaded.metadata().current_snapshot_id().map(SnapshotId);
+            let (_, snapshot) = self.lake.pin(table, max_age).await.ok()?;
             snapshots.push((table.clone(), snapshot));
         }
         Some(snapshots)
@@ -697,11 +695,13 @@ impl Engine {
     }
 }
 
-/// Parses and classifies `sql` as the session's clients write it.
+/// Parses and classifies `sql` as the session's clients write it, time travel clauses
+/// folded into table names first.
 fn classify_in(vars: &SessionVars, sql: &str) -> Result<Classified, StatementError> {
+    let sql = rewrite_time_travel(sql)?;
     match vars.dialect {
-        SqlDialect::Standard => classify(sql, &GenericDialect {}),
-        SqlDialect::Postgres => pg_compat::sql::classify(sql),
+        SqlDialect::Standard => classify(&sql, &GenericDialect {}),
+        SqlDialect::Postgres => pg_compat::sql::classify(&sql),
     }
 }
 

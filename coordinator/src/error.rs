@@ -83,9 +83,7 @@ impl EngineError {
         if let DataFusionError::External(inner) = root
             && let Some(e) = inner.downcast_ref::<CatalogError>()
         {
-            return EngineError::Catalog {
-                message: e.to_string(),
-            };
+            return EngineError::from_catalog(e, position);
         }
         let message = root.message().to_string();
         if let Some(name) = unknown_table(&message) {
@@ -123,8 +121,22 @@ impl EngineError {
 
 impl From<CatalogError> for EngineError {
     fn from(err: CatalogError) -> Self {
-        EngineError::Catalog {
-            message: err.to_string(),
+        EngineError::from_catalog(&err, None)
+    }
+}
+
+impl EngineError {
+    /// A version the query named that the table does not have is the user's mistake, as an
+    /// unknown column is; anything else went wrong in the catalog.
+    fn from_catalog(err: &CatalogError, position: Option<Position>) -> Self {
+        match err {
+            CatalogError::UnknownVersion { .. } => EngineError::Plan {
+                message: err.to_string(),
+                position,
+            },
+            _ => EngineError::Catalog {
+                message: err.to_string(),
+            },
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod saved;
 pub mod server;
 pub mod session;
 pub mod statement;
+pub mod time_travel;
 pub mod tracker;
 
 pub use auth::{Authenticator, Principal};

@@ -24,6 +24,36 @@ pub enum ScanError {
     /// A projected column does not exist in the table schema.
     #[error("table {table} has no field with id {field_id}")]
     UnknownField { table: String, field_id: i32 },
+    /// A data file could not be read (missing, unreadable, not Parquet).
+    #[error("data file {path}: {source}")]
+    DataFile {
+        path: String,
+        #[source]
+        source: Box<iceberg::Error>,
+    },
+    /// A delete file (or a deletion vector's blob) could not be read as what its manifest
+    /// entry says it is.
+    #[error("delete file {path}: {reason}")]
+    DeleteFile { path: String, reason: String },
+    /// A data or delete file is in a format the scan does not read.
+    #[error(
+        "{path}: {what} in {format} format cannot be read (only Parquet, and Puffin deletion vectors)"
+    )]
+    UnsupportedFormat {
+        path: String,
+        what: &'static str,
+        format: String,
+    },
+    /// Two deletion vectors claim the same data file, which the Iceberg spec forbids.
+    #[error("data file {data_file} has two deletion vectors ({first} and {second})")]
+    DuplicateDeletionVector {
+        data_file: String,
+        first: String,
+        second: String,
+    },
+    /// A failure shared by every reader waiting for the same delete file.
+    #[error(transparent)]
+    Shared(#[from] std::sync::Arc<ScanError>),
     /// Arrow could not rebuild a batch in the scan's output schema.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -4,6 +4,7 @@ use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use std::ops::ControlFlow;
 
+use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
@@ -11,7 +12,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use crate::auth::Principal;
-use crate::catalog::{SnapshotId, TableRef};
+use crate::catalog::{IcebergTableProvider, SnapshotId, TableRef};
 use crate::session::SessionVars;
 
 /// Everything a result depends on, as one string: compared whole, so two different queries
@@ -96,15 +97,20 @@ fn fold_name(name: &mut ObjectName) {
     }
 }
 
-/// A plan may be cached when it reads lake tables (others are cheap, and read state no
-/// snapshot describes: `information_schema`, `system.*`) and calls no function whose answer
-/// can change between calls with the same input (`now()`, `random()`, `uuid()`, ...).
-pub fn cacheable(plan: &LogicalPlan, reads_lake: bool) -> bool {
-    if !reads_lake {
-        return false;
-    }
+/// A plan may be cached when it reads lake tables and nothing else (other tables are cheap and
+/// hold state no snapshot describes: `information_schema`, `system.*`, metadata tables such as
+/// `"t$refs"`, which change without a new snapshot) and calls no function whose answer can
+/// change between calls with the same input (`now()`, `random()`, `uuid()`, ...).
+pub fn cacheable(plan: &LogicalPlan) -> bool {
+    let mut reads_lake = false;
     let mut volatile = false;
     let walked = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let lake = source_as_provider(&scan.source)
+                .is_ok_and(|p| p.downcast_ref::<IcebergTableProvider>().is_some());
+            reads_lake |= lake;
+            volatile |= !lake;
+        }
         volatile |= node
             .expressions()
             .iter()
@@ -116,7 +122,7 @@ pub fn cacheable(plan: &LogicalPlan, reads_lake: bool) -> bool {
         })
     });
     volatile |= walked.is_err();
-    !volatile
+    reads_lake && !volatile
 }
 
 fn is_unstable(expr: &Expr) -> bool {

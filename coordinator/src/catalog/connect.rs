@@ -25,6 +25,15 @@ pub enum CatalogError {
         #[source]
         source: Box<lakegate_executor::ScanError>,
     },
+    #[error("table {table} has no {version}: {detail}")]
+    UnknownVersion {
+        table: super::TableRef,
+        version: super::TableVersion,
+        detail: String,
+    },
+    /// A metadata table (`t$files`, ...) could not be built.
+    #[error("metadata table {0}")]
+    Metadata(String),
     #[error("{what}: {source}")]
     Iceberg {
         what: String,
@@ -111,6 +120,17 @@ pub async fn connect_catalog(
                     REST_CATALOG_PROP_WAREHOUSE.to_string(),
                     config.catalog.warehouse.clone(),
                 );
+            }
+            // iceberg-catalog-rest's property names.
+            let catalog = &config.catalog;
+            for (key, value) in [
+                ("credential", &catalog.credential),
+                ("token", &catalog.token),
+                ("oauth2-server-uri", &catalog.oauth2_server_uri),
+            ] {
+                if let Some(value) = value {
+                    props.insert(key.to_string(), value.clone());
+                }
             }
             let catalog = RestCatalogBuilder::default()
                 .with_storage_factory(storage)

@@ -9,9 +9,12 @@
 //! ```
 
 mod connect;
+mod metadata;
+mod name;
 mod provider;
 mod system;
 mod table;
+mod version;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -23,6 +26,7 @@ use iceberg::{Catalog, NamespaceIdent, TableIdent};
 use tokio::sync::Mutex;
 
 pub use connect::{CatalogError, connect_catalog, file_io};
+pub use name::{MetadataTable, TableName, TableVersion};
 pub use provider::{LakeCatalogProvider, SnapshotPins};
 pub use system::{SYSTEM_CATALOG, system_catalog};
 pub use table::IcebergTableProvider;
@@ -179,7 +183,41 @@ impl Lake {
         Ok(listing)
     }
 
-    /// Loads a table's current metadata.
+    /// The table `table` names (its data at some version, or one of its metadata tables) and
+    /// the snapshot a query reading it now pins: what planning resolves, and what a cached
+    /// result's key is checked against.
+    pub async fn pin(
+        &self,
+        table: &TableRef,
+        max_age: Duration,
+    ) -> Result<(Table, Option<SnapshotId>), CatalogError> {
+        let (base, version) = match self.parse_name(table).await? {
+            TableName::Data { table, version } => (table, version),
+            TableName::Metadata { table, .. } => (table, TableVersion::Current),
+        };
+        let base_ref = TableRef::new(&table.catalog, &table.schema, base);
+        let loaded = self.load_table_fresh(&base_ref, max_age).await?;
+        let snapshot = version::resolve_version(table, loaded.metadata(), &version)?;
+        Ok((loaded, snapshot))
+    }
+
+    /// What `table`'s name asks for; a table whose real name has a `$` suffix is itself.
+    pub async fn parse_name(&self, table: &TableRef) -> Result<TableName, CatalogError> {
+        let listing = self.listing().await?;
+        let real = listing
+            .schemas
+            .get(&table.schema)
+            .is_some_and(|tables| tables.contains(&table.table));
+        Ok(if real {
+            TableName::Data {
+                table: table.table.clone(),
+                version: TableVersion::Current,
+            }
+        } else {
+            TableName::parse(&table.table)
+        })
+    }
+
     /// The table's metadata, at most one refresh interval old.
     pub async fn load_table(&self, table: &TableRef) -> Result<Table, CatalogError> {
         self.load_table_fresh(table, Duration::ZERO).await

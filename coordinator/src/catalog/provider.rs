@@ -10,8 +10,9 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::TableType;
 
+use super::metadata::metadata_table;
 use super::table::IcebergTableProvider;
-use super::{Lake, Listing, SnapshotId, TableRef};
+use super::{CatalogError, Lake, Listing, SnapshotId, TableName, TableRef};
 
 /// The tables one query has resolved, each at the snapshot it was pinned to. Every reference to
 /// a table within the query, and every executor reading it, sees that one snapshot.
@@ -111,21 +112,33 @@ impl SchemaProvider for LakeSchemaProvider {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
-        if !self.table_exist(name) {
-            return Ok(None);
-        }
+        let external = |e: CatalogError| DataFusionError::External(Box::new(e));
         let table_ref = TableRef::new(self.lake.name(), &self.schema, name);
         if let Some(pinned) = self.pins.get(&table_ref) {
             return Ok(Some(pinned));
         }
-        let table = self
+        let parsed = self.lake.parse_name(&table_ref).await.map_err(external)?;
+        if !self.table_exist(parsed.table()) {
+            return Ok(None);
+        }
+        let (table, snapshot) = self
             .lake
-            .load_table_fresh(&table_ref, self.max_age)
+            .pin(&table_ref, self.max_age)
             .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let provider = IcebergTableProvider::pinned(table_ref, table)
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(Some(self.pins.pin(Arc::new(provider))))
+            .map_err(external)?;
+        match parsed {
+            TableName::Data { .. } => {
+                let provider =
+                    IcebergTableProvider::at(table_ref, table, snapshot).map_err(external)?;
+                Ok(Some(self.pins.pin(Arc::new(provider))))
+            }
+            TableName::Metadata { kind, .. } => {
+                let provider = metadata_table(&table_ref, &table, snapshot, kind)
+                    .await
+                    .map_err(external)?;
+                Ok(Some(provider))
+            }
+        }
     }
 
     async fn table_type(&self, name: &str) -> Result<Option<TableType>> {

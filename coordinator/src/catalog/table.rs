@@ -27,8 +27,19 @@ pub struct IcebergTableProvider {
 impl IcebergTableProvider {
     /// Pins `table` at its current snapshot (a table with no snapshot yet reads as empty).
     pub fn pinned(table_ref: TableRef, table: Table) -> Result<Self, CatalogError> {
+        let current = table.metadata().current_snapshot_id().map(SnapshotId);
+        Self::at(table_ref, table, current)
+    }
+
+    /// Pins `table` at `snapshot`, read with the schema that snapshot was written with (as
+    /// Trino reads an older version); `None` reads as empty.
+    pub fn at(
+        table_ref: TableRef,
+        table: Table,
+        snapshot: Option<SnapshotId>,
+    ) -> Result<Self, CatalogError> {
         let metadata = table.metadata();
-        let snapshot = metadata.current_snapshot();
+        let snapshot = snapshot.and_then(|id| metadata.snapshot_by_id(id.0));
         let iceberg_schema = match snapshot {
             Some(s) => s.schema(metadata),
             None => Ok(metadata.current_schema().clone()),

@@ -3,9 +3,10 @@
 //! ```text
 //!   coordinator                                   executor (task t)
 //!   TableProvider::scan ──plan files──▶ splits ──▶ IcebergScanExec::execute(partition)
-//!   (pinned snapshot, projection,        │            └─ iceberg ArrowReader: deletes,
-//!    pushed-down predicate)              │               field-id mapping, row filter
-//!                              balanced by bytes: tasks[t][partition]
+//!   (pinned snapshot, projection,        │            └─ SplitReader, per split: iceberg's
+//!    pushed-down predicate)              │               Arrow reader (field ids, row filter),
+//!                              balanced by bytes:        then position, vector and equality
+//!                              tasks[t][partition]       deletes (see `deletes`)
 //! ```
 //!
 //! Splits are grouped by task, then by output partition. A scan planned on the coordinator has
@@ -28,7 +29,7 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
-    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -37,12 +38,12 @@ use datafusion::physical_plan::{
 };
 use datafusion_distributed::DistributedTaskContext;
 use futures::{StreamExt, stream};
-use iceberg::arrow::ArrowReaderBuilder;
 use iceberg::io::FileIO;
 use lakegate_proto::scan as pb;
 
 use crate::error::ScanError;
-use crate::scan::split::{ScanContext, task_from_split};
+use crate::scan::read::SplitReader;
+use crate::scan::split::ScanContext;
 use crate::tracking::RunningTasks;
 
 /// Reads a planned Iceberg scan: one output partition per group of splits.
@@ -240,33 +241,27 @@ impl ExecutionPlan for IcebergScanExec {
             .cloned()
             .unwrap_or_default();
         let baseline = BaselineMetrics::new(&self.metrics, partition);
-        let files_scanned = MetricBuilder::new(&self.metrics).counter("files_scanned", partition);
-        let bytes_scanned = MetricBuilder::new(&self.metrics).counter("bytes_scanned", partition);
-        let tasks = splits
-            .iter()
-            .map(|split| task_from_split(split, &self.context))
-            .collect::<Result<Vec<_>, ScanError>>()?;
-        files_scanned.add(tasks.len());
-
-        let runtime = iceberg::Runtime::try_current().map_err(ScanError::from)?;
-        let reader = ArrowReaderBuilder::new(self.file_io.clone(), runtime)
-            .with_batch_size(context.session_config().batch_size())
-            .with_data_file_concurrency_limit(2)
-            .with_row_group_filtering_enabled(true)
-            .build();
-        let task_stream = stream::iter(tasks.into_iter().map(Ok)).boxed();
-        let scan = reader.read(task_stream).map_err(ScanError::from)?;
-        let scan_metrics = scan.metrics().clone();
+        let metric =
+            |name: &'static str| MetricBuilder::new(&self.metrics).counter(name, partition);
+        metric("files_scanned").add(splits.len());
+        let reader = SplitReader {
+            file_io: self.file_io.clone(),
+            context: Arc::new(self.context.clone()),
+            batch_size: context.session_config().batch_size(),
+            bytes_scanned: metric("bytes_scanned"),
+            rows_deleted: metric("rows_deleted"),
+        };
+        // Two files in flight at once: one decodes while the next one's first bytes arrive.
+        let inner = stream::iter(splits)
+            .map(move |split| reader.clone().read(split))
+            .flatten_unordered(2);
 
         let schema = self.schema.clone();
-        let inner = scan.stream();
         let guard = self.running.as_ref().map(RunningTasks::start);
         // Stops pulling from the reader once the limit is met, so no further file is opened.
         let batches = stream::try_unfold((inner, self.limit), move |(mut inner, remaining)| {
             let schema = schema.clone();
             let baseline = baseline.clone();
-            let bytes_scanned = bytes_scanned.clone();
-            let scan_metrics = scan_metrics.clone();
             let _alive = &guard;
             async move {
                 if remaining == Some(0) {
@@ -275,14 +270,13 @@ impl ExecutionPlan for IcebergScanExec {
                 let Some(batch) = inner.next().await else {
                     return Ok(None);
                 };
-                let mut batch = conform(batch.map_err(ScanError::from)?, &schema)?;
+                let mut batch = conform(batch?, &schema)?;
                 let remaining = remaining.map(|left| {
                     if batch.num_rows() > left {
                         batch = batch.slice(0, left);
                     }
                     left - batch.num_rows()
                 });
-                bytes_scanned_report(&bytes_scanned, scan_metrics.bytes_read());
                 baseline.record_output(batch.num_rows());
                 Ok::<_, DataFusionError>(Some((batch, (inner, remaining))))
             }
@@ -335,12 +329,4 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ScanEr
         batch.columns().to_vec(),
         &options,
     )?)
-}
-
-/// The reader counts bytes for the whole partition; the metric follows it.
-fn bytes_scanned_report(metric: &Count, total: u64) {
-    let seen = metric.value() as u64;
-    if total > seen {
-        metric.add((total - seen) as usize);
-    }
 }

@@ -1,13 +1,18 @@
 //! The Iceberg scan: planning files against a pinned snapshot, the splits that carry them, and
-//! the execution node that reads them with iceberg's Arrow reader.
+//! the execution node that reads them with iceberg's Arrow reader and applies their deletes.
 
+mod delete_index;
+mod deletes;
 mod distribute;
 mod exec;
 mod plan;
 mod predicate;
+mod read;
 mod schema;
 mod split;
 
+pub use delete_index::DeleteIndex;
+pub use deletes::decode_vector;
 pub use distribute::{IcebergScanOptions, desired_task_count, scale_up};
 pub use exec::{IcebergScanExec, IcebergScanParts};
 pub use plan::{ScanRequest, plan_scan};

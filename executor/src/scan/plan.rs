@@ -9,6 +9,7 @@ use iceberg::spec::NameMapping;
 use iceberg::table::Table;
 
 use crate::error::ScanError;
+use crate::scan::delete_index::DeleteIndex;
 use crate::scan::exec::{IcebergScanExec, IcebergScanParts};
 use crate::scan::schema::{field_ids_at, projected_arrow_schema};
 use crate::scan::split::{ScanContext, balance_by_bytes, split_from_task};
@@ -80,9 +81,14 @@ pub async fn plan_scan(request: ScanRequest<'_>) -> Result<IcebergScanExec, Scan
     }
     let tasks: Vec<_> = builder.build()?.plan_files().await?.try_collect().await?;
 
+    let index = if tasks.iter().any(|t| !t.deletes.is_empty()) {
+        DeleteIndex::load(request.table, request.snapshot_id).await?
+    } else {
+        DeleteIndex::default()
+    };
     let mut splits = tasks
         .iter()
-        .map(split_from_task)
+        .map(|task| split_from_task(task, &index))
         .collect::<Result<Vec<_>, _>>()?;
     if let (Some(limit), None) = (request.limit, &predicate) {
         splits = cover_limit(splits, limit as u64);

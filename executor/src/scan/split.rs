@@ -5,11 +5,11 @@
 //! `FileScanTask` that iceberg's Arrow reader wants from the split and the scan-wide context
 //! ([`ScanContext`]) the node carries once instead of in every split.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use iceberg::expr::BoundPredicate;
-use iceberg::scan::{FileScanTask, FileScanTaskDeleteFile};
+use iceberg::scan::FileScanTask;
 use iceberg::spec::{
     DataContentType, DataFileFormat, Literal, NameMapping, PartitionSpecRef, SchemaRef, Struct,
     Type,
@@ -17,6 +17,7 @@ use iceberg::spec::{
 use lakegate_proto::scan as pb;
 
 use crate::error::ScanError;
+use crate::scan::delete_index::DeleteIndex;
 
 /// What every split of one scan shares: the schema, projection, predicate and partition specs.
 #[derive(Debug, Clone)]
@@ -35,8 +36,16 @@ pub struct ScanContext {
 }
 
 /// Builds a split from a planned task. The task's schema, projection and predicate are the
-/// scan's and travel once in [`ScanContext`].
-pub fn split_from_task(task: &FileScanTask) -> Result<pb::Split, ScanError> {
+/// scan's and travel once in [`ScanContext`]; `index` completes what iceberg's planner knows of
+/// its delete files.
+pub fn split_from_task(task: &FileScanTask, index: &DeleteIndex) -> Result<pb::Split, ScanError> {
+    if task.data_file_format != DataFileFormat::Parquet {
+        return Err(ScanError::UnsupportedFormat {
+            path: task.data_file_path.clone(),
+            what: "data file",
+            format: format!("{:?}", task.data_file_format),
+        });
+    }
     let partition_json = match (&task.partition, &task.partition_spec) {
         (Some(partition), Some(spec)) => {
             let partition_type = spec.partition_type(&task.schema)?;
@@ -52,7 +61,7 @@ pub fn split_from_task(task: &FileScanTask) -> Result<pb::Split, ScanError> {
         start: task.start,
         length: task.length,
         record_count: task.record_count,
-        deletes: task.deletes.iter().map(delete_to_proto).collect(),
+        deletes: split_deletes(task, index)?,
         partition_spec_id: task
             .partition_spec
             .as_ref()
@@ -89,7 +98,8 @@ pub fn task_from_split(split: &pb::Split, ctx: &ScanContext) -> Result<FileScanT
         schema: ctx.table_schema.clone(),
         project_field_ids: ctx.projected_field_ids.clone(),
         predicate: ctx.predicate.clone(),
-        deletes: split.deletes.iter().map(delete_from_proto).collect(),
+        // Deletes are applied by our reader (see `read`), never handed to iceberg's.
+        deletes: Vec::new(),
         partition,
         partition_spec,
         name_mapping: ctx.name_mapping.clone(),
@@ -97,33 +107,94 @@ pub fn task_from_split(split: &pb::Split, ctx: &ScanContext) -> Result<FileScanT
     })
 }
 
-fn delete_to_proto(delete: &FileScanTaskDeleteFile) -> pb::DeleteFile {
-    let content = match delete.file_type {
-        DataContentType::EqualityDeletes => pb::DeleteContent::EqualityDeletes,
-        _ => pb::DeleteContent::PositionDeletes,
-    };
-    pb::DeleteFile {
-        file_path: delete.file_path.clone(),
-        file_size_in_bytes: delete.file_size_in_bytes,
-        content: content as i32,
-        partition_spec_id: delete.partition_spec_id,
-        equality_ids: delete.equality_ids.clone().unwrap_or_default(),
+/// The delete files of one data file, as the split carries them.
+///
+/// iceberg lists a Puffin file once per deletion vector in it, and a position delete file even
+/// when its entry names another data file; each path is resolved against the manifests here.
+/// A deletion vector replaces the position delete files of its data file: v3 writers merge
+/// those into the vector (Iceberg spec, "Deletion Vectors"), so applying both would be wasted
+/// work, never a different answer.
+fn split_deletes(
+    task: &FileScanTask,
+    index: &DeleteIndex,
+) -> Result<Vec<pb::DeleteFile>, ScanError> {
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    let mut vector: Option<pb::DeleteFile> = None;
+    for delete in &task.deletes {
+        if !seen.insert(delete.file_path.as_str()) {
+            continue;
+        }
+        let base = pb::DeleteFile {
+            file_path: delete.file_path.clone(),
+            file_size_in_bytes: delete.file_size_in_bytes,
+            partition_spec_id: delete.partition_spec_id,
+            ..Default::default()
+        };
+        if delete.file_type == DataContentType::EqualityDeletes {
+            files.push(pb::DeleteFile {
+                content: pb::DeleteContent::EqualityDeletes as i32,
+                equality_ids: delete.equality_ids.clone().unwrap_or_default(),
+                ..base
+            });
+            continue;
+        }
+        if !index.knows(&delete.file_path) {
+            // Not in this snapshot's delete manifests: take iceberg's word that it applies.
+            files.push(base);
+            continue;
+        }
+        for entry in index.entries_for(&delete.file_path, &task.data_file_path) {
+            match entry.format {
+                DataFileFormat::Parquet => files.push(pb::DeleteFile {
+                    referenced_data_file: entry.referenced_data_file.clone(),
+                    ..base.clone()
+                }),
+                DataFileFormat::Puffin => {
+                    let found = pb::DeleteFile {
+                        content: pb::DeleteContent::DeletionVector as i32,
+                        content_offset: non_negative(entry.content_offset, &delete.file_path)?,
+                        content_size_in_bytes: non_negative(
+                            entry.content_size_in_bytes,
+                            &delete.file_path,
+                        )?,
+                        referenced_data_file: entry.referenced_data_file.clone(),
+                        ..base.clone()
+                    };
+                    if let Some(first) = &vector {
+                        return Err(ScanError::DuplicateDeletionVector {
+                            data_file: task.data_file_path.clone(),
+                            first: first.file_path.clone(),
+                            second: found.file_path,
+                        });
+                    }
+                    vector = Some(found);
+                }
+                other => {
+                    return Err(ScanError::UnsupportedFormat {
+                        path: delete.file_path.clone(),
+                        what: "delete file",
+                        format: format!("{other:?}"),
+                    });
+                }
+            }
+        }
     }
+    if let Some(vector) = vector {
+        files.retain(|f| f.content() != pb::DeleteContent::PositionDeletes);
+        files.push(vector);
+    }
+    Ok(files)
 }
 
-fn delete_from_proto(delete: &pb::DeleteFile) -> FileScanTaskDeleteFile {
-    let equality = delete.content() == pb::DeleteContent::EqualityDeletes;
-    FileScanTaskDeleteFile {
-        file_path: delete.file_path.clone(),
-        file_size_in_bytes: delete.file_size_in_bytes,
-        file_type: if equality {
-            DataContentType::EqualityDeletes
-        } else {
-            DataContentType::PositionDeletes
-        },
-        partition_spec_id: delete.partition_spec_id,
-        equality_ids: equality.then(|| delete.equality_ids.clone()),
-    }
+/// A deletion vector's offset or size from its manifest entry, which must be there.
+fn non_negative(value: Option<i64>, path: &str) -> Result<u64, ScanError> {
+    value
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| ScanError::DeleteFile {
+            path: path.to_string(),
+            reason: "deletion vector without a valid content offset and size".into(),
+        })
 }
 
 /// Spreads splits over at most `target` partitions so each reads about the same number of
