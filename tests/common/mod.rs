@@ -3,6 +3,8 @@
 //! `lakegate local` process on a loopback port.
 #![allow(dead_code)] // each test binary uses its own subset of the harness
 
+pub mod seaweedfs;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -574,6 +576,8 @@ pub struct Cluster {
     pub coordinator: LocalServer,
     pub executors: Vec<(Child, String)>,
     warehouse: String,
+    /// Settings every process of the cluster gets (where the lake is, its credentials).
+    shared: Vec<String>,
 }
 
 /// Settings every test cluster runs with: fast heartbeats, a short silence window, and one
@@ -589,7 +593,24 @@ const CLUSTER_SETTINGS: [&str; 6] = [
 
 impl Cluster {
     pub async fn start(warehouse: &Path, executors: usize, coordinator_args: &[&str]) -> Cluster {
-        let warehouse = warehouse.display().to_string();
+        Cluster::start_with(
+            &warehouse.display().to_string(),
+            executors,
+            coordinator_args,
+            &[],
+        )
+        .await
+    }
+
+    /// A cluster over the lake at `warehouse` (a directory or a URL), every process also
+    /// started with `shared` arguments.
+    pub async fn start_with(
+        warehouse: &str,
+        executors: usize,
+        coordinator_args: &[&str],
+        shared: &[String],
+    ) -> Cluster {
+        let warehouse = warehouse.to_string();
         let mut args = vec![
             "coordinator",
             "--warehouse",
@@ -602,12 +623,14 @@ impl Cluster {
             "127.0.0.1:0",
         ];
         args.extend_from_slice(&CLUSTER_SETTINGS);
+        args.extend(shared.iter().map(String::as_str));
         args.extend_from_slice(coordinator_args);
         let coordinator = LocalServer::spawn(&args);
         let mut cluster = Cluster {
             coordinator,
             executors: Vec::new(),
             warehouse,
+            shared: shared.to_vec(),
         };
         for _ in 0..executors {
             cluster.add_executor(&[]);
@@ -628,6 +651,8 @@ impl Cluster {
         ];
         all.extend_from_slice(&["--listen", "127.0.0.1:0"]);
         all.extend_from_slice(&CLUSTER_SETTINGS);
+        let shared = self.shared.clone();
+        all.extend(shared.iter().map(String::as_str));
         all.extend_from_slice(args);
         let (child, url) = spawn_until(&all, "executor listening on ");
         self.executors.push((child, url));

@@ -639,6 +639,32 @@ def check_metadata_tables(check, manifest):
     check.expect("metadata tables are not listed", all("$" not in r[0] for r in listed), f"listed {listed}")
 
 
+def check_freshness(check, refresh_secs):
+    """A commit (DuckDB appends through the catalog) is seen by lakegate's next queries within
+    the catalog refresh interval; until then every answer is the previous snapshot's, never a
+    mix. The wait is bounded far above the interval so a loaded machine cannot flake it."""
+    table = f"{NAMESPACE}.pos_deletes"
+    sql = f"SELECT count(*), sum(id) FROM {table}"
+    before = check.lakegate_rows(sql)
+    check.duck.execute(f"INSERT INTO lake.{table} SELECT range, 'fresh', 2.5, DATE '2026-01-01' FROM range(300000, 300500)")
+    after = check.duck_rows(f"SELECT count(*), sum(id) FROM lake.{table}")
+    committed = time.monotonic()
+    seen = None
+    other = []
+    while time.monotonic() - committed < 10 * refresh_secs + 10:
+        rows = check.lakegate_rows(sql)
+        if rows == after:
+            seen = time.monotonic() - committed
+            break
+        if rows != before:
+            other.append(rows)
+        time.sleep(0.05)
+    check.expect("answers while the commit lands", not other, f"{other} are neither {before} nor {after}")
+    check.expect("a commit becomes visible", seen is not None, f"still {before} instead of {after}")
+    if seen is not None:
+        print(f"commit seen after {seen:.2f} s (refresh interval {refresh_secs} s)")
+
+
 def check(args):
     with open(args.manifest) as f:
         manifest = json.load(f)
@@ -646,6 +672,8 @@ def check(args):
     check_data(checker, manifest)
     check_time_travel(checker, manifest)
     check_metadata_tables(checker, manifest)
+    if args.freshness is not None:
+        check_freshness(checker, args.freshness)
     print(f"{checker.passed} checks passed, {len(checker.failures)} failed")
     for failure in checker.failures:
         print("FAIL", failure)
@@ -666,6 +694,7 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--manifest")
     parser.add_argument("--flight", type=int)
+    parser.add_argument("--freshness", type=float, help="check a commit is seen; the refresh interval in s")
     args = parser.parse_args()
     if args.command == "build":
         build(args)
