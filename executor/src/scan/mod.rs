@@ -5,6 +5,7 @@ mod delete_index;
 mod deletes;
 mod distribute;
 mod exec;
+mod file_read;
 mod plan;
 mod predicate;
 mod read;

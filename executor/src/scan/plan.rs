@@ -93,7 +93,11 @@ pub async fn plan_scan(request: ScanRequest<'_>) -> Result<IcebergScanExec, Scan
     if let (Some(limit), None) = (request.limit, &predicate) {
         splits = cover_limit(splits, limit as u64);
     }
-    tracing::debug!(files = splits.len(), "planned");
+    tracing::debug!(
+        files = splits.len(),
+        with_deletes = splits.iter().filter(|s| !s.deletes.is_empty()).count(),
+        "planned"
+    );
 
     let context = ScanContext {
         table_schema: table_schema.clone(),

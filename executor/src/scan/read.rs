@@ -13,7 +13,6 @@ use arrow::compute::filter_record_batch;
 use datafusion::physical_plan::metrics::Count;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
-use iceberg::arrow::ArrowReaderBuilder;
 use iceberg::io::FileIO;
 use iceberg::scan::FileScanTask;
 use lakegate_proto::scan as pb;
@@ -21,6 +20,7 @@ use roaring::RoaringTreemap;
 
 use crate::error::ScanError;
 use crate::scan::deletes::{EqualityDeletes, SplitDeletes};
+use crate::scan::file_read::read_by_field_id;
 use crate::scan::split::{ScanContext, task_from_split};
 
 /// Batches of one split, in the scan's projection.
@@ -90,32 +90,24 @@ impl SplitReader {
     /// The batches iceberg's reader makes of one data file.
     fn data_file(&self, task: FileScanTask) -> Result<SplitStream, ScanError> {
         let path = task.data_file_path.clone();
-        let runtime = iceberg::Runtime::try_current()?;
-        let reader = ArrowReaderBuilder::new(self.file_io.clone(), runtime)
-            .with_batch_size(self.batch_size)
-            .with_row_group_filtering_enabled(true)
-            .build();
-        let scan = reader
-            .read(Box::pin(stream::iter([Ok(task)])))
-            .map_err(|source| ScanError::DataFile {
-                path: path.clone(),
-                source: Box::new(source),
-            })?;
-        let metrics = scan.metrics().clone();
+        let named = move |source| ScanError::DataFile {
+            path: path.clone(),
+            source: Box::new(source),
+        };
+        let read =
+            read_by_field_id(&self.file_io, Some(self.batch_size), task).map_err(named.clone())?;
+        let metrics = read.metrics;
         let bytes_scanned = self.bytes_scanned.clone();
         let mut reported = 0u64;
-        Ok(scan
-            .stream()
+        Ok(read
+            .batches
             .map(move |batch| {
                 let read = metrics.bytes_read();
                 if read > reported {
                     bytes_scanned.add((read - reported) as usize);
                     reported = read;
                 }
-                batch.map_err(|source| ScanError::DataFile {
-                    path: path.clone(),
-                    source: Box::new(source),
-                })
+                batch.map_err(named.clone())
             })
             .boxed())
     }

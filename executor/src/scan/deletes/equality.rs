@@ -9,13 +9,13 @@ use std::collections::HashSet;
 
 use arrow::array::{ArrayRef, BooleanArray};
 use arrow::row::{RowConverter, SortField};
-use futures::{TryStreamExt, stream};
-use iceberg::arrow::ArrowReaderBuilder;
+use futures::TryStreamExt;
 use iceberg::io::FileIO;
 use iceberg::scan::FileScanTask;
 use iceberg::spec::DataFileFormat;
 
 use crate::error::ScanError;
+use crate::scan::file_read::read_by_field_id;
 use crate::scan::split::ScanContext;
 
 /// The keys one equality delete file deletes.
@@ -83,13 +83,9 @@ pub async fn load_equality(
         name_mapping: ctx.name_mapping.clone(),
         case_sensitive: ctx.case_sensitive,
     };
-    let runtime = iceberg::Runtime::try_current()?;
-    let reader = ArrowReaderBuilder::new(file_io.clone(), runtime).build();
-    let scan = reader
-        .read(Box::pin(stream::iter([Ok(task)])))
-        .map_err(|e| named(e.into()))?;
-    let batches: Vec<_> = scan
-        .stream()
+    let batches: Vec<_> = read_by_field_id(file_io, None, task)
+        .map_err(|e| named(e.into()))?
+        .batches
         .try_collect()
         .await
         .map_err(|e| named(e.into()))?;
