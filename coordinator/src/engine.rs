@@ -34,7 +34,7 @@ use datafusion_distributed::{DistributedExt, SessionStateBuilderExt, display_pla
 use http::{HeaderMap, HeaderValue};
 use iceberg::io::FileIO;
 use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
-use lakegate_executor::scan::{IcebergScanOptions, desired_task_count, scale_up};
+use lakegate_executor::scan::{HiddenColumn, IcebergScanOptions, desired_task_count, scale_up};
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
@@ -273,8 +273,9 @@ impl Engine {
                 parameters: Arc::new(Schema::empty()),
             });
         }
+        let hidden = names_hidden_columns(&classified.statement);
         let state = self
-            .query_state(QueryId::new(), &session.vars(), Arc::default())
+            .query_state(QueryId::new(), &session.vars(), Arc::default(), hidden)
             .await?;
         let plan = state
             .statement_to_plan(classified.statement)
@@ -444,7 +445,8 @@ impl Engine {
         params: &[ScalarValue],
     ) -> Result<Planned, EngineError> {
         let pins = Arc::new(SnapshotPins::default());
-        let state = self.query_state(id, vars, pins.clone()).await?;
+        let hidden = names_hidden_columns(&statement);
+        let state = self.query_state(id, vars, pins.clone(), hidden).await?;
         let plan = state
             .statement_to_plan(statement)
             .await
@@ -507,7 +509,8 @@ impl Engine {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
         let pins = Arc::new(SnapshotPins::default());
-        let state = self.query_state(id, vars, pins.clone()).await?;
+        let hidden = names_hidden_columns(&inner);
+        let state = self.query_state(id, vars, pins.clone(), hidden).await?;
         let logical = state
             .statement_to_plan(inner)
             .await
@@ -545,12 +548,14 @@ impl Engine {
     }
 
     /// The DataFusion state one query plans with: the session's variables and a view of the
-    /// lake over one listing, with its own snapshot pins.
+    /// lake over one listing, with its own snapshot pins (and the tables' hidden columns when
+    /// the query names one).
     async fn query_state(
         &self,
         id: QueryId,
         vars: &SessionVars,
         pins: Arc<SnapshotPins>,
+        hidden_columns: bool,
     ) -> Result<SessionState, EngineError> {
         let mut config = self
             .config
@@ -571,12 +576,10 @@ impl Engine {
         }
         let listing = self.lake.listing().await?;
         let postgres = vars.dialect == SqlDialect::Postgres;
-        let mut lake: Arc<dyn CatalogProvider> = Arc::new(LakeCatalogProvider::new(
-            self.lake.clone(),
-            listing,
-            pins,
-            vars.max_staleness(),
-        ));
+        let mut lake: Arc<dyn CatalogProvider> = Arc::new(
+            LakeCatalogProvider::new(self.lake.clone(), listing, pins, vars.max_staleness())
+                .with_hidden_columns(hidden_columns),
+        );
         if postgres {
             lake = self
                 .pg_catalog
@@ -703,6 +706,16 @@ fn classify_in(vars: &SessionVars, sql: &str) -> Result<Classified, StatementErr
         SqlDialect::Standard => classify(&sql, &GenericDialect {}),
         SqlDialect::Postgres => pg_compat::sql::classify(&sql),
     }
+}
+
+/// Whether `statement` names one of Trino's hidden columns (`"$path"`,
+/// `"$file_modified_time"`). Only then do tables show them, so `SELECT *` never does unless
+/// the same query names one.
+fn names_hidden_columns(statement: &DfStatement) -> bool {
+    let text = statement.to_string();
+    HiddenColumn::ALL
+        .iter()
+        .any(|c| text.contains(&format!("\"{}\"", c.name())))
 }
 
 /// The result of a statement that returns no rows (`SET`, `USE`).

@@ -51,6 +51,9 @@ pub enum ScanError {
         first: String,
         second: String,
     },
+    /// The object store would not say when a file was written (`$file_modified_time`).
+    #[error("{path}: cannot read its modification time: {reason}")]
+    FileStat { path: String, reason: String },
     /// A failure shared by every reader waiting for the same delete file.
     #[error(transparent)]
     Shared(#[from] std::sync::Arc<ScanError>),

@@ -599,6 +599,32 @@ def check_pruning(check):
         check.compare(f"count where {predicate}", [(pc.sum(mask).as_py(),)], check.lakegate_rows(sql))
 
 
+def check_hidden_columns(check):
+    """Trino's hidden columns: `"$path"` names each row's data file, `"$file_modified_time"`
+    is that file's modification time in the store; `SELECT *` shows neither."""
+    table = check.catalog.load_table((NAMESPACE, "evolving"))
+    files = [r for r in table.inspect.files().to_pylist() if r["content"] == 0]
+    check.compare(
+        "$path",
+        [(f["file_path"], f["record_count"]) for f in files],
+        check.lakegate_rows(f'SELECT "$path", count(*) FROM {NAMESPACE}.evolving GROUP BY 1'),
+    )
+    rows = check.lakegate_rows(f'SELECT DISTINCT "$path", "$file_modified_time" FROM {NAMESPACE}.evolving')
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for path, modified in rows:
+        modified = datetime.datetime.fromisoformat(modified)
+        if path.startswith("file://"):
+            stat = os.stat(path[len("file://"):]).st_mtime
+            expected = datetime.datetime.fromtimestamp(stat, datetime.timezone.utc)
+            check.expect(f"$file_modified_time of {path}", abs((modified - expected).total_seconds()) < 0.002, f"{modified} is not {expected}")
+        else:
+            check.expect(f"$file_modified_time of {path}", now - datetime.timedelta(hours=1) < modified <= now, f"{modified}")
+    with check.lakegate.cursor() as cur:
+        cur.execute(f"SELECT * FROM {NAMESPACE}.evolving LIMIT 1")
+        names = cur.fetch_arrow_table().column_names
+    check.expect("SELECT * hides $path", not any(n.startswith("$") for n in names), f"{names}")
+
+
 def check_time_travel(check, manifest):
     snapshots = manifest["tables"]["pos_deletes"]
     table = f"{NAMESPACE}.pos_deletes"
@@ -721,6 +747,7 @@ def check(args):
     check_data(checker, manifest)
     check_time_travel(checker, manifest)
     check_pruning(checker)
+    check_hidden_columns(checker)
     check_metadata_tables(checker, manifest)
     if args.freshness is not None:
         check_freshness(checker, args.freshness)

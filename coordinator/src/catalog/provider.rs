@@ -60,6 +60,8 @@ pub struct LakeCatalogProvider {
     /// How old the table metadata this query reads may be (`max_staleness`; at least the
     /// catalog's refresh interval).
     max_age: Duration,
+    /// Whether tables show Trino's hidden columns (`"$path"`, `"$file_modified_time"`).
+    hidden_columns: bool,
 }
 
 impl LakeCatalogProvider {
@@ -74,7 +76,14 @@ impl LakeCatalogProvider {
             listing,
             pins,
             max_age,
+            hidden_columns: false,
         }
+    }
+
+    /// Tables of this query show the hidden columns after their own.
+    pub fn with_hidden_columns(mut self, hidden_columns: bool) -> Self {
+        self.hidden_columns = hidden_columns;
+        self
     }
 }
 
@@ -91,6 +100,7 @@ impl CatalogProvider for LakeCatalogProvider {
             tables: tables.clone(),
             pins: self.pins.clone(),
             max_age: self.max_age,
+            hidden_columns: self.hidden_columns,
         }))
     }
 }
@@ -103,6 +113,7 @@ struct LakeSchemaProvider {
     tables: Vec<String>,
     pins: Arc<SnapshotPins>,
     max_age: Duration,
+    hidden_columns: bool,
 }
 
 #[async_trait]
@@ -129,7 +140,8 @@ impl SchemaProvider for LakeSchemaProvider {
         match parsed {
             TableName::Data { .. } => {
                 let provider =
-                    IcebergTableProvider::at(table_ref, table, snapshot).map_err(external)?;
+                    IcebergTableProvider::at(table_ref, table, snapshot, self.hidden_columns)
+                        .map_err(external)?;
                 Ok(Some(self.pins.pin(Arc::new(provider))))
             }
             TableName::Metadata { kind, .. } => {

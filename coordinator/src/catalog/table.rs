@@ -10,7 +10,9 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use iceberg::table::Table;
-use lakegate_executor::scan::{ScanRequest, arrow_schema, plan_scan, to_iceberg_predicate};
+use lakegate_executor::scan::{
+    ScanRequest, arrow_schema, arrow_schema_with_hidden, plan_scan, to_iceberg_predicate,
+};
 
 use super::{CatalogError, SnapshotId, TableRef};
 
@@ -28,15 +30,17 @@ impl IcebergTableProvider {
     /// Pins `table` at its current snapshot (a table with no snapshot yet reads as empty).
     pub fn pinned(table_ref: TableRef, table: Table) -> Result<Self, CatalogError> {
         let current = table.metadata().current_snapshot_id().map(SnapshotId);
-        Self::at(table_ref, table, current)
+        Self::at(table_ref, table, current, false)
     }
 
     /// Pins `table` at `snapshot`, read with the schema that snapshot was written with (as
-    /// Trino reads an older version); `None` reads as empty.
+    /// Trino reads an older version); `None` reads as empty. With `hidden_columns` its schema
+    /// ends with `"$path"` and `"$file_modified_time"`.
     pub fn at(
         table_ref: TableRef,
         table: Table,
         snapshot: Option<SnapshotId>,
+        hidden_columns: bool,
     ) -> Result<Self, CatalogError> {
         let metadata = table.metadata();
         let snapshot = snapshot.and_then(|id| metadata.snapshot_by_id(id.0));
@@ -45,7 +49,12 @@ impl IcebergTableProvider {
             None => Ok(metadata.current_schema().clone()),
         }
         .map_err(|source| CatalogError::iceberg(format!("schema of {table_ref}"), source))?;
-        let schema = arrow_schema(&iceberg_schema).map_err(|source| CatalogError::Scan {
+        let schema = if hidden_columns {
+            arrow_schema_with_hidden(&iceberg_schema)
+        } else {
+            arrow_schema(&iceberg_schema)
+        };
+        let schema = schema.map_err(|source| CatalogError::Scan {
             table: table_ref.to_string(),
             source: Box::new(source),
         })?;

@@ -21,6 +21,7 @@ use roaring::RoaringTreemap;
 use crate::error::ScanError;
 use crate::scan::deletes::{EqualityDeletes, SplitDeletes};
 use crate::scan::file_read::read_by_field_id;
+use crate::scan::hidden::HiddenValues;
 use crate::scan::split::{ScanContext, task_from_split};
 
 /// Batches of one split, in the scan's projection.
@@ -46,6 +47,27 @@ impl SplitReader {
 
     async fn open(self, split: pb::Split) -> Result<SplitStream, ScanError> {
         let mut task = task_from_split(&split, &self.context)?;
+        let hidden = HiddenValues::take(
+            &mut task.project_field_ids,
+            &self.file_io,
+            &split.data_file_path,
+        )
+        .await?;
+        let rows = self.live_rows(split, task).await?;
+        Ok(match hidden {
+            Some(hidden) => rows
+                .and_then(move |batch| futures::future::ready(hidden.insert(batch)))
+                .boxed(),
+            None => rows,
+        })
+    }
+
+    /// The rows of the split's file that no delete removes, in `task`'s projection.
+    async fn live_rows(
+        &self,
+        split: pb::Split,
+        mut task: FileScanTask,
+    ) -> Result<SplitStream, ScanError> {
         if split.deletes.is_empty() {
             return self.data_file(task);
         }

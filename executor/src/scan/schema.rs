@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 
 use crate::error::ScanError;
+use crate::scan::hidden::HiddenColumn;
 
 /// Arrow schema of a whole Iceberg schema, without iceberg's field-id metadata: clients see
 /// plain column names and types, and batches from files written by other tools compare equal.
@@ -27,27 +28,52 @@ pub fn projected_arrow_schema(
 ) -> Result<SchemaRef, ScanError> {
     let full = arrow_schema(table_schema)?;
     let top_level = table_schema.as_struct().fields();
-    let indices = field_ids
+    let fields = field_ids
         .iter()
         .map(|id| {
+            if let Some(hidden) = HiddenColumn::of(*id) {
+                return Ok(Arc::new(hidden.field()));
+            }
             top_level
                 .iter()
                 .position(|f| f.id == *id)
+                .map(|at| full.fields()[at].clone())
                 .ok_or(ScanError::UnknownField {
                     table: table.to_string(),
                     field_id: *id,
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Arc::new(full.project(&indices)?))
+    Ok(Arc::new(Schema::new(fields)))
 }
 
-/// Field ids of the top-level columns at `indices` of [`arrow_schema`].
+/// [`arrow_schema`] followed by the hidden columns (`"$path"`, `"$file_modified_time"`), for
+/// queries that name them.
+pub fn arrow_schema_with_hidden(
+    table_schema: &iceberg::spec::Schema,
+) -> Result<SchemaRef, ScanError> {
+    let visible = arrow_schema(table_schema)?;
+    let mut fields: Vec<Field> = visible
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend(HiddenColumn::ALL.iter().map(|c| c.field()));
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Field ids of the columns at `indices` of [`arrow_schema_with_hidden`] (indices past the
+/// table's own columns name the hidden ones).
 pub fn field_ids_at(table_schema: &iceberg::spec::Schema, indices: &[usize]) -> Vec<i32> {
     let top_level = table_schema.as_struct().fields();
     indices
         .iter()
-        .filter_map(|i| top_level.get(*i).map(|f| f.id))
+        .filter_map(|i| match top_level.get(*i) {
+            Some(field) => Some(field.id),
+            None => HiddenColumn::ALL
+                .get(*i - top_level.len())
+                .map(|c| c.field_id()),
+        })
         .collect()
 }
 
