@@ -116,11 +116,12 @@ fn replica(command: &str, catalog: &[String], extra: &[&str]) -> String {
     stdout
 }
 
-/// Runs `replica.py check` against `cluster` (a commit must be seen within the default
-/// refresh interval of 1 s), then checks that every executor read part of the lake: deletes
-/// were applied where the data was read.
+/// Runs `replica.py check` against `cluster` through every front end (a commit must be seen
+/// within the default refresh interval of 1 s), then checks that every executor read part of
+/// the lake: deletes were applied where the data was read.
 async fn check(cluster: &Cluster, catalog: &[String], manifest: &str) {
-    let port = cluster.coordinator.port.to_string();
+    let server = &cluster.coordinator;
+    let ports = [server.port, server.postgres_port, server.http_port].map(|p| p.to_string());
     let report = replica(
         "check",
         catalog,
@@ -128,7 +129,11 @@ async fn check(cluster: &Cluster, catalog: &[String], manifest: &str) {
             "--manifest",
             manifest,
             "--flight",
-            &port,
+            &ports[0],
+            "--postgres",
+            &ports[1],
+            "--http",
+            &ports[2],
             "--freshness",
             "1",
         ],

@@ -625,6 +625,38 @@ def check_hidden_columns(check):
     check.expect("SELECT * hides $path", not any(n.startswith("$") for n in names), f"{names}")
 
 
+def check_front_ends(check, manifest, args):
+    """Time travel and a metadata table through the PostgreSQL wire protocol (psycopg), the
+    Trino client protocol (the `trino` client) and the HTTP JSON API, each equal to DuckDB."""
+    import urllib.request
+
+    import psycopg
+    import trino
+
+    snapshot = manifest["tables"]["pos_deletes"][3]
+    sql = f"SELECT count(*), sum(id) FROM {NAMESPACE}.pos_deletes FOR VERSION AS OF {snapshot}"
+    expected = check.duck_rows(f"SELECT count(*), sum(id) FROM lake.{NAMESPACE}.pos_deletes AT (VERSION => {snapshot})")
+    files = f'SELECT count(*) FROM {NAMESPACE}."pos_deletes$files"'
+    expected_files = [(len(check.catalog.load_table((NAMESPACE, "pos_deletes")).inspect.files()),)]
+    with psycopg.connect(f"host=127.0.0.1 port={args.postgres} dbname=lake user=ana", autocommit=True) as conn:
+        check.compare("PostgreSQL time travel", expected, [tuple(r) for r in conn.execute(sql).fetchall()])
+        check.compare("PostgreSQL $files", expected_files, [tuple(r) for r in conn.execute(files).fetchall()])
+    conn = trino.dbapi.connect(host="127.0.0.1", port=args.http, user="ana", catalog="lake", schema=NAMESPACE)
+    cur = conn.cursor()
+    cur.execute(sql)
+    check.compare("Trino time travel", expected, [tuple(r) for r in cur.fetchall()])
+    cur.execute(files)
+    check.compare("Trino $files", expected_files, [tuple(r) for r in cur.fetchall()])
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{args.http}/v1/query",
+        data=json.dumps({"sql": sql}).encode(),
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        answer = json.load(response)
+    check.compare("HTTP time travel", expected, [tuple(r) for r in answer["rows"]])
+
+
 def check_time_travel(check, manifest):
     snapshots = manifest["tables"]["pos_deletes"]
     table = f"{NAMESPACE}.pos_deletes"
@@ -748,6 +780,8 @@ def check(args):
     check_time_travel(checker, manifest)
     check_pruning(checker)
     check_hidden_columns(checker)
+    if args.postgres and args.http:
+        check_front_ends(checker, manifest, args)
     check_metadata_tables(checker, manifest)
     if args.freshness is not None:
         check_freshness(checker, args.freshness)
@@ -771,6 +805,8 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--manifest")
     parser.add_argument("--flight", type=int)
+    parser.add_argument("--postgres", type=int, help="lakegate's PostgreSQL port")
+    parser.add_argument("--http", type=int, help="lakegate's HTTP (and Trino protocol) port")
     parser.add_argument("--freshness", type=float, help="check a commit is seen; the refresh interval in s")
     args = parser.parse_args()
     if args.command == "build":
