@@ -16,6 +16,7 @@ prints `listening PORT` once it serves, and serves until killed.
 
 import argparse
 import json
+import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -174,7 +175,13 @@ def serve(catalog: SqlCatalog, port: int) -> ThreadingHTTPServer:
                 request.properties,
             )
             if request.stage_create:
-                return self.reply(200, self.table_json(catalog._create_staged_table(*arguments)))
+                staged = catalog._create_staged_table(*arguments)
+                # Object stores have no directories; DuckDB writes a staged table's first files
+                # before the catalog has written anything there, so local ones are made now.
+                if staged.location().startswith("file://"):
+                    for folder in ("metadata", "data"):
+                        os.makedirs(os.path.join(staged.location()[len("file://"):], folder), exist_ok=True)
+                return self.reply(200, self.table_json(staged))
             return self.reply(200, self.table_json(catalog.create_table(*arguments)))
 
         def commit(self, change):

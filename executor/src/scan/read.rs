@@ -1,10 +1,11 @@
 //! Reading one split: its data file through iceberg's Arrow reader, then its deletes.
 //!
 //! A split without deletes is read as iceberg reads it, with the pushed predicate pruning row
-//! groups and rows. A split with deletes is read whole and in file order instead, so that the
-//! n-th row read is the file's row n and position deletes apply by counting; the predicate is
-//! dropped for it (the plan filters above the scan anyway) and equality columns the query does
-//! not select are read too, then dropped.
+//! groups and rows. A split with position deletes (files or a deletion vector) is read whole
+//! and in file order instead, so that the n-th row read is the file's row n and positions apply
+//! by counting; the predicate is dropped for it (the plan filters above the scan anyway).
+//! Equality deletes need no positions: they apply to whatever rows the predicate kept.
+//! Equality columns the query does not select are read too, then dropped.
 
 use std::sync::Arc;
 
@@ -75,10 +76,13 @@ impl SplitReader {
         if deletes.is_empty() {
             return self.data_file(task);
         }
-        task.predicate = None;
-        // Whole file, every row group, in order: row n of the stream is row n of the file.
-        task.start = 0;
-        task.length = 0;
+        if !deletes.positions.is_empty() {
+            // Whole file, every row group, in order: row n of the stream is row n of the file.
+            // Equality deletes alone need no positions, so their splits keep the predicate.
+            task.predicate = None;
+            task.start = 0;
+            task.length = 0;
+        }
         let width = task.project_field_ids.len();
         let equality: Vec<(Arc<EqualityDeletes>, Vec<usize>)> = deletes
             .equality

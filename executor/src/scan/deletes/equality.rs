@@ -7,6 +7,8 @@
 
 use std::collections::HashSet;
 
+use ahash::RandomState;
+
 use arrow::array::{ArrayRef, BooleanArray};
 use arrow::row::{RowConverter, SortField};
 use futures::TryStreamExt;
@@ -23,7 +25,8 @@ pub struct EqualityDeletes {
     /// Field ids of the equality columns, in the order keys are encoded.
     pub field_ids: Vec<i32>,
     converter: RowConverter,
-    keys: HashSet<Box<[u8]>>,
+    /// aHash, not SipHash: every row read is probed, and keys are not attacker-chosen.
+    keys: HashSet<Box<[u8]>, RandomState>,
     bytes: usize,
 }
 
@@ -91,7 +94,7 @@ pub async fn load_equality(
         .map_err(|e| named(e.into()))?;
 
     let converter = RowConverter::new(types.into_iter().map(SortField::new).collect())?;
-    let mut keys = HashSet::new();
+    let mut keys = HashSet::with_hasher(RandomState::new());
     let mut bytes = 0;
     for batch in batches {
         let rows = converter.convert_columns(batch.columns())?;
