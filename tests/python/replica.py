@@ -746,11 +746,54 @@ def check_metadata_tables(check, manifest):
             rows_of(theirs.select(["record_count", "file_count"])),
             check.lakegate_rows(f"SELECT record_count, file_count FROM {quoted('partitions')}"),
         )
+        check_partition_stats(check, iceberg_table, quoted("partitions"))
         properties = sorted(iceberg_table.metadata.properties.items())
         ours = check.lakegate_rows(f"SELECT key, value FROM {quoted('properties')}")
         check.expect(f"{table}$properties", sorted(ours) == properties, f"{properties} expected, got {ours}")
     listed = check.lakegate_rows(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{NAMESPACE}'")
     check.expect("metadata tables are not listed", all("$" not in r[0] for r in listed), f"listed {listed}")
+
+
+def check_partition_stats(check, iceberg_table, partitions):
+    """`$partitions.data` against pyiceberg's per-file statistics of the same snapshot, summed
+    per partition: the least lower bound, the greatest upper bound and the null count of every
+    top-level primitive column. A file without a bound (and with non-null values) leaves the
+    partition's bound unknown."""
+    files = [f for f in iceberg_table.inspect.files().to_pylist() if f["content"] == 0]
+    columns = [
+        field.name for field in iceberg_table.schema().fields if field.field_type.is_primitive
+    ]
+    for column in columns:
+        groups = {}
+        for f in files:
+            key = repr(sorted((f.get("partition") or {}).items()))
+            metrics = f["readable_metrics"][column]
+            group = groups.setdefault(key, {"records": 0, "files": 0, "min": [], "max": [], "nulls": 0})
+            group["records"] += f["record_count"]
+            group["files"] += 1
+            if group["nulls"] is not None and metrics["null_value_count"] is not None:
+                group["nulls"] += metrics["null_value_count"]
+            else:
+                group["nulls"] = None
+            if metrics["value_count"] is not None and metrics["value_count"] == metrics["null_value_count"]:
+                continue
+            group["min"].append(metrics["lower_bound"])
+            group["max"].append(metrics["upper_bound"])
+        expected = []
+        for g in groups.values():
+            low = None if None in g["min"] else min(g["min"], default=None)
+            high = None if None in g["max"] else max(g["max"], default=None)
+            expected.append(tuple(normalise(v) for v in (g["records"], g["files"], low, high, g["nulls"])))
+        name = f'"{column}"'
+        actual = check.lakegate_rows(
+            f"SELECT record_count, file_count, data[{sql_text(column)}]['min'], "
+            f"data[{sql_text(column)}]['max'], data[{sql_text(column)}]['null_count'] FROM {partitions}"
+        )
+        check.compare(f"{partitions}.data.{name}", expected, actual)
+
+
+def sql_text(value):
+    return "'" + value.replace("'", "''") + "'"
 
 
 def check_freshness(check, refresh_secs):

@@ -16,6 +16,7 @@ use iceberg::spec::{DataContentType, DataFile, Datum, ManifestContentType, Manif
 use iceberg::table::Table;
 
 use super::batch;
+use super::column_stats::{ColumnStats, data_column, stats_columns};
 use super::values::{PartitionColumn, bound_text, bytes_text, partition_values, struct_column};
 use crate::catalog::{CatalogError, SnapshotId};
 
@@ -434,25 +435,45 @@ pub async fn files(
     batch(Arc::new(Schema::new(fields)), arrays)
 }
 
-/// `$partitions`: data files grouped by partition, with their rows, files and bytes.
+/// The data files of one partition, summed.
+struct PartitionGroup {
+    values: Vec<ScalarValue>,
+    records: i64,
+    files: i64,
+    bytes: i64,
+    stats: Vec<ColumnStats>,
+}
+
+/// `$partitions`: data files grouped by partition, with their rows, files, bytes and
+/// per-column statistics.
 pub async fn partitions(
     table: &Table,
     snapshot: Option<SnapshotId>,
 ) -> Result<RecordBatch, CatalogError> {
     let live = live_files(table, snapshot).await?;
     let columns = partition_columns(table);
+    let stats_columns = stats_columns(table.metadata().current_schema());
     // Keyed by the partition values' text so equal tuples of different specs meet.
-    let mut groups: BTreeMap<String, (Vec<ScalarValue>, i64, i64, i64)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, PartitionGroup> = BTreeMap::new();
     for LiveFile { file, spec_id } in live
         .iter()
         .filter(|l| l.file.content_type() == DataContentType::Data)
     {
         let values = partition_values(&columns, &spec_field_ids(table, *spec_id), file.partition());
         let key = format!("{values:?}");
-        let group = groups.entry(key).or_insert((values, 0, 0, 0));
-        group.1 += file.record_count() as i64;
-        group.2 += 1;
-        group.3 += file.file_size_in_bytes() as i64;
+        let group = groups.entry(key).or_insert_with(|| PartitionGroup {
+            values,
+            records: 0,
+            files: 0,
+            bytes: 0,
+            stats: vec![ColumnStats::default(); stats_columns.len()],
+        });
+        group.records += file.record_count() as i64;
+        group.files += 1;
+        group.bytes += file.file_size_in_bytes() as i64;
+        for (stats, column) in group.stats.iter_mut().zip(&stats_columns) {
+            stats.add(column, file);
+        }
     }
     let groups: Vec<_> = groups.into_values().collect();
     let mut fields = Vec::new();
@@ -462,7 +483,7 @@ pub async fn partitions(
             .iter()
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
-        let rows: Vec<_> = groups.iter().map(|g| g.0.clone()).collect();
+        let rows: Vec<_> = groups.iter().map(|g| g.values.clone()).collect();
         fields.push(field);
         arrays.push(struct_column(&typed, &rows)?);
     }
@@ -472,9 +493,16 @@ pub async fn partitions(
         Field::new("total_size", DataType::Int64, false),
     ]);
     arrays.extend([
-        Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.1))) as ArrayRef,
-        Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.2))),
-        Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.3))),
+        Arc::new(Int64Array::from_iter_values(
+            groups.iter().map(|g| g.records),
+        )) as ArrayRef,
+        Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.files))),
+        Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.bytes))),
     ]);
+    let stats: Vec<Vec<ColumnStats>> = groups.into_iter().map(|g| g.stats).collect();
+    if let Some((field, array)) = data_column(&stats_columns, &stats)? {
+        fields.push(field);
+        arrays.push(array);
+    }
     batch(Arc::new(Schema::new(fields)), arrays)
 }

@@ -6,6 +6,7 @@
 //! as a small in-memory table. They are read-only, never listed among a schema's tables, and
 //! resolved through the same schema provider as `t`, so whatever may read `t` may read them.
 
+mod column_stats;
 mod files;
 mod history;
 mod values;
