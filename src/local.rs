@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lakegate_coordinator::access::AccessControl;
 use lakegate_coordinator::catalog::file_io;
+use lakegate_coordinator::config::AuthMode;
 use lakegate_coordinator::frontend::flight_sql::FlightSqlFrontend;
 use lakegate_coordinator::frontend::{http, postgres};
 use lakegate_coordinator::registry::ExecutorRegistry;
@@ -32,6 +34,8 @@ pub enum LocalError {
     Engine(#[from] lakegate_coordinator::EngineError),
     #[error(transparent)]
     Auth(#[from] lakegate_coordinator::auth::AuthError),
+    #[error(transparent)]
+    Access(#[from] lakegate_coordinator::access::AccessError),
     #[error(transparent)]
     Saved(#[from] lakegate_coordinator::saved::SavedError),
     #[error(transparent)]
@@ -82,6 +86,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(Ready),
 ) -> Result<(), LocalError> {
+    // Checked first: a broken policy must stop the start before anything slow happens.
+    let access = Arc::new(AccessControl::from_config(&config.auth)?);
+    if access.is_configured() && config.auth.mode == AuthMode::Open {
+        tracing::warn!(
+            "access control with auth.mode = \"open\" trusts the user name every client sends"
+        );
+    }
     if role == Role::Local
         && let Some(warehouse) = needs_demo_lake(&config)
     {
@@ -109,7 +120,7 @@ pub async fn run(
             Duration::from_millis(config.cluster.heartbeat_timeout_ms),
         ))
     });
-    let engine = Arc::new(Engine::connect(&config, registry.clone()).await?);
+    let engine = Arc::new(Engine::connect_with(&config, registry.clone(), access).await?);
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);
     let saved = Arc::new(SavedQueries::open(config.state_dir().join("saved"))?);
     let addr = config.server.flight_sql_addr;

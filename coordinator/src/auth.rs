@@ -20,17 +20,16 @@ use crate::config::{AuthConfig, AuthMode};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub name: String,
+    /// Groups the credentials carried (a token's groups claim); the group file adds more.
+    pub groups: Vec<String>,
 }
 
 impl Principal {
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into() }
-    }
-
-    /// What this principal may see, as a cache key part. With no per-table grants yet every
-    /// principal is its own scope, so two users never share a cached result.
-    pub fn scope(&self) -> &str {
-        &self.name
+        Self {
+            name: name.into(),
+            groups: Vec::new(),
+        }
     }
 }
 
@@ -381,7 +380,7 @@ mod tests {
             mode: AuthMode::Users,
             users_file: Some(path),
             token_ttl_secs: 60,
-            operators: Vec::new(),
+            ..AuthConfig::default()
         };
         Authenticator::from_config(&config).unwrap()
     }

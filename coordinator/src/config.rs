@@ -200,6 +200,13 @@ pub struct AuthConfig {
     pub users_file: Option<PathBuf>,
     /// Lifetime of bearer tokens issued at handshake.
     pub token_ttl_secs: u64,
+    /// Trino's file-based access control JSON (`catalogs`, `schemas`, `tables` rules with row
+    /// filters and column masks). Without it every user reads every table.
+    pub access_control_file: Option<PathBuf>,
+    /// Trino's group file (`group:user1,user2` lines): groups for access control rules.
+    pub groups_file: Option<PathBuf>,
+    /// How often the two files are checked for changes and read again.
+    pub access_control_refresh_secs: u64,
     /// Users who see and may cancel every user's queries (`GET /v1/queries`,
     /// `DELETE /v1/queries/{id}`); others see their own. In open mode everyone is one.
     pub operators: Vec<String>,
@@ -212,6 +219,9 @@ impl Default for AuthConfig {
             users_file: None,
             token_ttl_secs: 12 * 3600,
             operators: Vec::new(),
+            access_control_file: None,
+            groups_file: None,
+            access_control_refresh_secs: 10,
         }
     }
 }

@@ -38,11 +38,12 @@ use lakegate_executor::scan::{HiddenColumn, IcebergScanOptions, desired_task_cou
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
+use crate::access::{AccessControl, AccessView};
 use crate::auth::Principal;
 use crate::cache::{CachedResult, Lookup, ResultCache, StatementKey, cacheable, replay};
 use crate::catalog::{
-    Lake, LakeCatalogProvider, SYSTEM_CATALOG, SnapshotId, SnapshotPins, TableRef, connect_catalog,
-    file_io, system_catalog,
+    Lake, LakeCatalogProvider, Listing, SYSTEM_CATALOG, SnapshotId, SnapshotPins, TableRef,
+    connect_catalog, file_io, system_catalog, visible_listing,
 };
 use crate::config::Config;
 use crate::error::EngineError;
@@ -76,6 +77,8 @@ pub struct Engine {
     /// What PostgreSQL clients' sessions see besides the lake (their oids live as long as
     /// the engine).
     pg_catalog: Arc<PgCatalog>,
+    /// Who may read what, for every query, listing and cached answer.
+    access: Arc<AccessControl>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -105,17 +108,38 @@ impl Engine {
         config: &Config,
         registry: Option<Arc<ExecutorRegistry>>,
     ) -> Result<Self, EngineError> {
+        let access =
+            AccessControl::from_config(&config.auth).map_err(|e| EngineError::Setting {
+                name: "auth.access_control_file".into(),
+                message: e.to_string(),
+            })?;
+        Self::connect_with(config, registry, Arc::new(access)).await
+    }
+
+    /// [`Engine::connect`] under access control already read; it is reloaded every
+    /// `auth.access_control_refresh_secs` while the engine lives.
+    pub async fn connect_with(
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+        access: Arc<AccessControl>,
+    ) -> Result<Self, EngineError> {
         let catalog = connect_catalog(config, false).await?;
         let lake = Lake::new(
             config.catalog.name.clone(),
             catalog,
             Duration::from_millis(config.catalog.refresh_interval_ms),
         );
-        Ok(Self::new(Arc::new(lake), config, registry))
+        access.watch(Duration::from_secs(config.auth.access_control_refresh_secs));
+        Ok(Self::new(Arc::new(lake), config, registry, access))
     }
 
     /// An engine over an already connected lake.
-    pub fn new(lake: Arc<Lake>, config: &Config, registry: Option<Arc<ExecutorRegistry>>) -> Self {
+    pub fn new(
+        lake: Arc<Lake>,
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+        access: Arc<AccessControl>,
+    ) -> Self {
         let mut session_config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
@@ -126,7 +150,8 @@ impl Engine {
         // Spans let planning errors point at the offending line and column.
         session_config.options_mut().sql_parser.collect_spans = true;
         Self {
-            pg_catalog: Arc::new(PgCatalog::new(lake.clone())),
+            pg_catalog: Arc::new(PgCatalog::new(lake.clone(), access.clone())),
+            access,
             lake,
             default_schema: config.catalog.default_schema.clone(),
             config: session_config,
@@ -180,6 +205,56 @@ impl Engine {
 
     pub fn lake(&self) -> &Arc<Lake> {
         &self.lake
+    }
+
+    /// The rules `vars`' user reads under now.
+    fn access_view(&self, vars: &SessionVars) -> AccessView {
+        self.access.view(&vars.user, &vars.groups)
+    }
+
+    /// The lake's schemas and tables that `session`'s user may read: what every front end's
+    /// catalog browsing lists.
+    pub async fn listing(&self, session: &Session) -> Result<Listing, EngineError> {
+        let listing = self.lake.listing().await?;
+        Ok(visible_listing(
+            &listing,
+            self.lake.name(),
+            &self.access_view(&session.vars()),
+        ))
+    }
+
+    /// The columns of lake table `table` as `session`'s user reads them (hidden columns left
+    /// out), or `None` for a table that does not exist (metadata tables are not lake tables);
+    /// a table the user may not read is refused, naming it.
+    pub async fn table_schema(
+        &self,
+        session: &Session,
+        table: &TableRef,
+    ) -> Result<Option<SchemaRef>, EngineError> {
+        let vars = session.vars();
+        let listing = self.lake.listing().await?;
+        let exists = listing
+            .schemas
+            .get(&table.schema)
+            .is_some_and(|tables| tables.contains(&table.table));
+        if !exists {
+            return Ok(None);
+        }
+        let provider = LakeCatalogProvider::new(
+            self.lake.clone(),
+            listing,
+            Arc::default(),
+            vars.max_staleness(),
+        )
+        .with_access(self.access_view(&vars));
+        let Some(schema) = provider.schema(&table.schema) else {
+            return Ok(None);
+        };
+        let resolved = schema
+            .table(&table.table)
+            .await
+            .map_err(EngineError::planning)?;
+        Ok(resolved.map(|t| t.schema()))
     }
 
     /// A new session for `principal`, starting in the configured catalog and schema.
@@ -359,14 +434,19 @@ impl Engine {
             .cache
             .as_ref()
             .filter(|_| mode != CacheMode::Off)
-            .map(|_| StatementKey::new(&statement, &params, &vars, session.principal()));
-        // A repeat of a cached statement: its tables' current snapshots give the key, and a
-        // stored result is returned without planning anything.
+            .map(|_| StatementKey::new(&statement, &params, &vars));
+        let access = self.access_view(&vars);
+        // A repeat of a cached statement: its tables' current snapshots and what the caller
+        // may read of them give the key, and a stored result is returned without planning.
+        // A table the caller may not read gives no key: planning refuses it below.
         if let (Some(cache), Some(statement_key), CacheMode::On) =
             (&self.cache, &statement_key, mode)
             && let Some(tables) = cache.tables_of(statement_key).await
             && let Some(snapshots) = self.current_snapshots(&tables, vars.max_staleness()).await
-            && let Some(hit) = cache.get(&statement_key.with_snapshots(&snapshots)).await
+            && let Some(policy) = self.policy_key(&access, &tables).await
+            && let Some(hit) = cache
+                .get(&statement_key.with_snapshots(&snapshots, &policy))
+                .await
         {
             return hit_result(id, &hit);
         }
@@ -374,10 +454,11 @@ impl Engine {
             .plan_read(id, &vars, statement.clone(), &params)
             .await?;
         let snapshots = planned.pins.snapshots();
-        let keyed = match (&self.cache, statement_key) {
-            (Some(cache), Some(statement_key)) if cacheable(&planned.plan) => {
-                let tables = snapshots.iter().map(|(t, _)| t.clone()).collect();
-                let key = statement_key.with_snapshots(&snapshots);
+        let tables: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
+        let policy = self.policy_key(&access, &tables).await;
+        let keyed = match (&self.cache, statement_key, policy) {
+            (Some(cache), Some(statement_key), Some(policy)) if cacheable(&planned.plan) => {
+                let key = statement_key.with_snapshots(&snapshots, &policy);
                 cache.learn_tables(statement_key, tables).await;
                 Some((cache.clone(), key))
             }
@@ -407,6 +488,21 @@ impl Engine {
             result.stream = leader.start(result.stream, result.snapshots.clone());
         }
         Ok(result)
+    }
+
+    /// What `access` lets its user read of each of `tables`, as a cache key part; `None`
+    /// when one is refused or cannot be named.
+    async fn policy_key(&self, access: &AccessView, tables: &[TableRef]) -> Option<String> {
+        let mut bases = Vec::with_capacity(tables.len());
+        for table in tables {
+            let parsed = self.lake.parse_name(table).await.ok()?;
+            bases.push((table, parsed.table().to_string()));
+        }
+        access.fingerprint(
+            bases
+                .iter()
+                .map(|(t, base)| (t.catalog.as_str(), t.schema.as_str(), base.as_str())),
+        )
     }
 
     /// The snapshot a query planned now would pin for each of `tables`; `None` if one cannot
@@ -576,24 +672,28 @@ impl Engine {
         }
         let listing = self.lake.listing().await?;
         let postgres = vars.dialect == SqlDialect::Postgres;
+        let access = self.access_view(vars);
         let mut lake: Arc<dyn CatalogProvider> = Arc::new(
             LakeCatalogProvider::new(self.lake.clone(), listing, pins, vars.max_staleness())
-                .with_hidden_columns(hidden_columns),
+                .with_hidden_columns(hidden_columns)
+                .with_access(access.clone()),
         );
         if postgres {
             lake = self
                 .pg_catalog
-                .around(lake)
+                .around(lake, &access)
                 .map_err(EngineError::planning)?;
         }
         let catalogs = MemoryCatalogProviderList::new();
         catalogs.register_catalog(self.lake.name().to_string(), lake);
-        let system = system_catalog(
-            self.registry().map(Arc::as_ref),
-            self.cache.as_ref().map(|c| c.stats()),
-        )
-        .map_err(EngineError::planning)?;
-        catalogs.register_catalog(SYSTEM_CATALOG.to_string(), system);
+        if access.can_read_catalog(SYSTEM_CATALOG) {
+            let system = system_catalog(
+                self.registry().map(Arc::as_ref),
+                self.cache.as_ref().map(|c| c.stats()),
+            )
+            .map_err(EngineError::planning)?;
+            catalogs.register_catalog(SYSTEM_CATALOG.to_string(), system);
+        }
         let mut builder = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())

@@ -25,6 +25,9 @@ pub enum EngineError {
     },
     #[error("schema {schema} not found in catalog {catalog}")]
     UnknownSchema { catalog: String, schema: String },
+    /// The access control rules refuse the caller what the statement reads.
+    #[error("{message}")]
+    AccessDenied { message: String },
     #[error("invalid value for {name}: {message}")]
     Setting { name: String, message: String },
     /// The query failed while running (division by zero, a file that cannot be read, ...).
@@ -133,6 +136,9 @@ impl EngineError {
             CatalogError::UnknownVersion { .. } => EngineError::Plan {
                 message: err.to_string(),
                 position,
+            },
+            CatalogError::AccessDenied { .. } => EngineError::AccessDenied {
+                message: err.to_string(),
             },
             _ => EngineError::Catalog {
                 message: err.to_string(),

@@ -1,7 +1,8 @@
 //! lakegate coordinator: where a query enters, is planned and is answered.
 //!
 //! * [`frontend`]: client protocols (Flight SQL, HTTP, Trino), each over the one [`Engine`].
-//! * [`auth`] and [`session`]: who is asking and what they have set.
+//! * [`auth`] and [`session`]: who is asking and what they have set; [`access`]: what they
+//!   may read (Trino's file-based access control, row filters and column masks).
 //! * [`statement`]: what a SQL text asks for; writes are refused here. [`pg_compat`]:
 //!   `pg_catalog` and PostgreSQL clients' catalog queries. [`params`]: binding
 //!   values to its `?` / `$n` placeholders.
@@ -12,6 +13,7 @@
 //!   [`lifecycle`]: serving, then stopping without cutting running queries off;
 //!   [`tracker`]: running and recent queries of every front end, their cancellation and counts.
 
+pub mod access;
 pub mod auth;
 pub mod cache;
 pub mod catalog;

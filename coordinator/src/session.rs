@@ -24,6 +24,8 @@ pub struct SessionVars {
     pub settings: BTreeMap<String, String>,
     /// Who the session's queries run as, for SQL's `current_user` and `session_user`.
     pub user: String,
+    /// The groups the caller's credentials carried, for access control rules.
+    pub groups: Vec<String>,
     /// The client's SQL world: PostgreSQL clients also see `pg_catalog`.
     pub dialect: SqlDialect,
 }
@@ -50,6 +52,7 @@ impl Session {
             schema: schema.into(),
             settings: BTreeMap::new(),
             user: principal.to_string(),
+            groups: principal.groups.clone(),
             dialect: SqlDialect::Standard,
         };
         Self {

@@ -523,6 +523,14 @@ pub async fn collect_query(
         .execute(sql.to_string(), None)
         .await
         .map_err(|e| e.to_string())?;
+    collect_info(&mut client, info).await
+}
+
+/// Every batch of every endpoint of `info` (a query's, or a metadata command's).
+pub async fn collect_info(
+    client: &mut FlightSqlServiceClient<Channel>,
+    info: arrow_flight::FlightInfo,
+) -> Result<Vec<RecordBatch>, String> {
     let mut batches = Vec::new();
     for endpoint in info.endpoint {
         let ticket = endpoint.ticket.ok_or("endpoint without ticket")?;

@@ -115,6 +115,16 @@ def main():
         else:
             check("postgres-tls" not in volumes and "postgres_tls" not in toml,
                   f"{name}: no PostgreSQL TLS without a Secret")
+        access = values.get("auth", {}).get("accessControl", {}).get("configMap")
+        if access:
+            check(volumes["access-control"]["configMap"]["name"] == access
+                  and mounts["access-control"]["mountPath"] == "/etc/lakegate-access"
+                  and 'access_control_file = "/etc/lakegate-access/rules.json"' in toml
+                  and 'groups_file = "/etc/lakegate-access/groups.txt"' in toml,
+                  f"{name}: the access control ConfigMap is mounted on the coordinator and configured")
+        else:
+            check("access-control" not in volumes and "access_control_file" not in toml,
+                  f"{name}: no access control without a ConfigMap")
         with open(os.path.join(args.out, f"{name}.toml"), "w") as f:
             f.write(toml)
         notes = rendered.get("lakegate/templates/NOTES.txt", "")

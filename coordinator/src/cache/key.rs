@@ -11,7 +11,6 @@ use datafusion::sql::sqlparser::ast::{
     Expr as SqlExpr, Ident, ObjectName, ObjectNamePart, visit_expressions_mut, visit_relations_mut,
 };
 
-use crate::auth::Principal;
 use crate::catalog::{IcebergTableProvider, SnapshotId, TableRef};
 use crate::session::SessionVars;
 
@@ -22,18 +21,15 @@ pub struct CacheKey(String);
 
 /// The part of a key known before planning: the statement (already parsed: the re-printed AST
 /// drops whitespace, comments and keyword case), its parameters, the settings that change
-/// answers, the default catalog and schema, and the caller's access scope. With the snapshots
-/// of the tables the statement reads it makes the [`CacheKey`].
+/// answers, the default catalog and schema, and the user when the statement names them
+/// (`current_user`). With the snapshots of the tables the statement reads and what the
+/// caller may read of them it makes the [`CacheKey`]: users share a cached answer exactly
+/// when they would read the same rows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StatementKey(String);
 
 impl StatementKey {
-    pub fn new(
-        statement: &DfStatement,
-        params: &[ScalarValue],
-        vars: &SessionVars,
-        principal: &Principal,
-    ) -> Self {
+    pub fn new(statement: &DfStatement, params: &[ScalarValue], vars: &SessionVars) -> Self {
         // Settings that only steer the cache itself do not change the answer.
         let settings: Vec<_> = vars
             .settings
@@ -41,23 +37,45 @@ impl StatementKey {
             .filter(|(name, _)| !matches!(name.as_str(), "cache" | "max_staleness"))
             .collect();
         let params: Vec<String> = params.iter().map(|p| format!("{p:?}")).collect();
+        let text = normalized(statement);
+        let user = if names_user(&text) {
+            vars.user.as_str()
+        } else {
+            ""
+        };
         StatementKey(format!(
-            "{}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{}",
-            normalized(statement),
-            vars.catalog,
-            vars.schema,
-            principal.scope(),
+            "{text}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{user}",
+            vars.catalog, vars.schema,
         ))
     }
 
-    /// The key of this statement reading `snapshots`.
-    pub fn with_snapshots(&self, snapshots: &[(TableRef, Option<SnapshotId>)]) -> CacheKey {
+    /// The key of this statement reading `snapshots`, the caller reading them under `policy`
+    /// (see [`crate::access::AccessView::fingerprint`]).
+    pub fn with_snapshots(
+        &self,
+        snapshots: &[(TableRef, Option<SnapshotId>)],
+        policy: &str,
+    ) -> CacheKey {
         let snapshots: Vec<String> = snapshots
             .iter()
             .map(|(table, snapshot)| format!("{table}@{snapshot:?}"))
             .collect();
-        CacheKey(format!("{}\u{0}{snapshots:?}", self.0))
+        CacheKey(format!("{}\u{0}{snapshots:?}\u{0}{policy}", self.0))
     }
+}
+
+/// Whether a statement's answer may depend on who asks it (`current_user`, `session_user`,
+/// `user`): then the user is part of its key. Matched on words of the normalized text, which
+/// may over-match (a column named `user`) and so only costs sharing, never correctness.
+fn names_user(normalized: &str) -> bool {
+    normalized
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            matches!(
+                word.to_ascii_lowercase().as_str(),
+                "current_user" | "session_user" | "user" | "current_role"
+            )
+        })
 }
 
 /// The statement as the parser re-prints it, unquoted identifiers (columns, tables, function

@@ -31,6 +31,12 @@ pub enum CatalogError {
         version: super::TableVersion,
         detail: String,
     },
+    /// The access control rules do not let the caller read the table (Trino's wording).
+    #[error("Access Denied: Cannot select from table {table}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    AccessDenied {
+        table: super::TableRef,
+        reason: Option<String>,
+    },
     /// A metadata table (`t$files`, ...) could not be built.
     #[error("metadata table {0}")]
     Metadata(String),

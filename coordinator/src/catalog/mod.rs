@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 
 pub use connect::{CatalogError, connect_catalog, file_io};
 pub use name::{MetadataTable, TableName, TableVersion};
-pub use provider::{LakeCatalogProvider, SnapshotPins};
+pub use provider::{LakeCatalogProvider, SnapshotPins, visible_listing};
 pub use system::{SYSTEM_CATALOG, system_catalog};
 pub use table::IcebergTableProvider;
 

@@ -13,6 +13,8 @@ use datafusion::logical_expr::TableType;
 use super::metadata::metadata_table;
 use super::table::IcebergTableProvider;
 use super::{CatalogError, Lake, Listing, SnapshotId, TableName, TableRef};
+use crate::access::{AccessView, TableAccess, restrict};
+use datafusion::common::TableReference;
 
 /// The tables one query has resolved, each at the snapshot it was pinned to. Every reference to
 /// a table within the query, and every executor reading it, sees that one snapshot.
@@ -62,6 +64,8 @@ pub struct LakeCatalogProvider {
     max_age: Duration,
     /// Whether tables show Trino's hidden columns (`"$path"`, `"$file_modified_time"`).
     hidden_columns: bool,
+    /// What the caller may read: unlisted tables, refused tables, filters and masks.
+    access: AccessView,
 }
 
 impl LakeCatalogProvider {
@@ -77,7 +81,14 @@ impl LakeCatalogProvider {
             pins,
             max_age,
             hidden_columns: false,
+            access: AccessView::unrestricted(""),
         }
+    }
+
+    /// Tables of this query are listed, refused, filtered and masked as `access` says.
+    pub fn with_access(mut self, access: AccessView) -> Self {
+        self.access = access;
+        self
     }
 
     /// Tables of this query show the hidden columns after their own.
@@ -89,7 +100,10 @@ impl LakeCatalogProvider {
 
 impl CatalogProvider for LakeCatalogProvider {
     fn schema_names(&self) -> Vec<String> {
-        self.listing.schemas.keys().cloned().collect()
+        visible_listing(&self.listing, self.lake.name(), &self.access)
+            .schemas
+            .into_keys()
+            .collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
@@ -101,6 +115,7 @@ impl CatalogProvider for LakeCatalogProvider {
             pins: self.pins.clone(),
             max_age: self.max_age,
             hidden_columns: self.hidden_columns,
+            access: self.access.clone(),
         }))
     }
 }
@@ -114,23 +129,54 @@ struct LakeSchemaProvider {
     pins: Arc<SnapshotPins>,
     max_age: Duration,
     hidden_columns: bool,
+    access: AccessView,
 }
 
 #[async_trait]
 impl SchemaProvider for LakeSchemaProvider {
     fn table_names(&self) -> Vec<String> {
-        self.tables.clone()
+        self.tables
+            .iter()
+            .filter(|t| readable(&self.access, self.lake.name(), &self.schema, t))
+            .cloned()
+            .collect()
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
         let external = |e: CatalogError| DataFusionError::External(Box::new(e));
         let table_ref = TableRef::new(self.lake.name(), &self.schema, name);
-        if let Some(pinned) = self.pins.get(&table_ref) {
-            return Ok(Some(pinned));
-        }
         let parsed = self.lake.parse_name(&table_ref).await.map_err(external)?;
         if !self.table_exist(parsed.table()) {
             return Ok(None);
+        }
+        let denied = |reason: Option<&str>| {
+            external(CatalogError::AccessDenied {
+                table: TableRef::new(self.lake.name(), &self.schema, parsed.table()),
+                reason: reason.map(str::to_string),
+            })
+        };
+        let policy = match self
+            .access
+            .table(self.lake.name(), &self.schema, parsed.table())
+        {
+            TableAccess::Denied => return Err(denied(None)),
+            TableAccess::Read(policy) => policy,
+        };
+        let under_policy = |provider: Arc<dyn TableProvider>| {
+            if policy.is_unrestricted() {
+                return Ok(provider);
+            }
+            let name = TableReference::full(self.lake.name(), self.schema.as_str(), name);
+            restrict(&name, provider, &policy)
+        };
+        if let Some(pinned) = self.pins.get(&table_ref) {
+            return under_policy(pinned).map(Some);
+        }
+        if matches!(parsed, TableName::Metadata { .. }) && !policy.is_unrestricted() {
+            return Err(denied(Some(
+                "its metadata tables show file statistics that the row filter and column \
+                 masks would not",
+            )));
         }
         let (table, snapshot) = self
             .lake
@@ -142,7 +188,7 @@ impl SchemaProvider for LakeSchemaProvider {
                 let provider =
                     IcebergTableProvider::at(table_ref, table, snapshot, self.hidden_columns)
                         .map_err(external)?;
-                Ok(Some(self.pins.pin(Arc::new(provider))))
+                under_policy(self.pins.pin(Arc::new(provider))).map(Some)
             }
             TableName::Metadata { kind, .. } => {
                 let provider = metadata_table(&table_ref, &table, snapshot, kind)
@@ -160,4 +206,30 @@ impl SchemaProvider for LakeSchemaProvider {
     fn table_exist(&self, name: &str) -> bool {
         self.tables.iter().any(|t| t == name)
     }
+}
+
+fn readable(access: &AccessView, catalog: &str, schema: &str, table: &str) -> bool {
+    matches!(access.table(catalog, schema, table), TableAccess::Read(_))
+}
+
+/// The schemas and tables of `listing` that `access` lets the caller read. A schema is shown
+/// when the caller reads a table in it, or, for an empty one, when no rule restricts tables.
+pub fn visible_listing(listing: &Listing, catalog: &str, access: &AccessView) -> Listing {
+    if !access.can_read_catalog(catalog) {
+        return Listing::default();
+    }
+    let schemas = listing
+        .schemas
+        .iter()
+        .filter_map(|(schema, tables)| {
+            let readable: Vec<String> = tables
+                .iter()
+                .filter(|t| readable(access, catalog, schema, t))
+                .cloned()
+                .collect();
+            let shown = !readable.is_empty() || (tables.is_empty() && !access.restricts_tables());
+            shown.then(|| (schema.clone(), readable))
+        })
+        .collect();
+    Listing { schemas }
 }

@@ -6,6 +6,7 @@
 //! lives as long as the engine: it numbers every schema and table (their oids) once, and psql
 //! looks a table's oid up in one query and reads its columns by that oid in the next.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,7 +32,8 @@ use datafusion_pg_catalog::pg_catalog::{
     has_privilege_udf, pg_get_expr_udf, quote_ident_udf,
 };
 
-use crate::catalog::{Lake, LakeCatalogProvider, Listing};
+use crate::access::{AccessControl, AccessView, Subject};
+use crate::catalog::{Lake, LakeCatalogProvider, Listing, visible_listing};
 use crate::session::SessionVars;
 
 /// The schema PostgreSQL clients find the system catalog in.
@@ -41,26 +43,35 @@ pub const PG_CATALOG_SCHEMA: &str = "pg_catalog";
 pub const SERVER_VERSION: &str = "16.0";
 
 /// `pg_catalog` for one lake, and the catalog functions that do not depend on the session.
+///
+/// Under access control each user (with their groups) has their own `pg_catalog`, listing only
+/// what they may read; its oids stay stable for as long as the engine lives, as one shared
+/// `pg_catalog`'s would.
 #[derive(Debug)]
 pub struct PgCatalog {
     lake: Arc<Lake>,
+    access: Arc<AccessControl>,
     /// Made on the first PostgreSQL query: loading PostgreSQL's static tables takes a moment
     /// that engines without PostgreSQL clients need not spend.
     built: Mutex<Option<Arc<Built>>>,
+    /// `pg_catalog` per subject (user and groups); one entry without access control.
+    schemas: Mutex<HashMap<String, Arc<dyn SchemaProvider>>>,
 }
 
 #[derive(Debug)]
 struct Built {
-    schema: Arc<dyn SchemaProvider>,
+    static_tables: Arc<PgCatalogStaticTables>,
     keywords: Arc<dyn TableFunctionImpl>,
     functions: Vec<Arc<ScalarUDF>>,
 }
 
 impl PgCatalog {
-    pub fn new(lake: Arc<Lake>) -> Self {
+    pub fn new(lake: Arc<Lake>, access: Arc<AccessControl>) -> Self {
         Self {
             lake,
+            access,
             built: Mutex::new(None),
+            schemas: Mutex::new(HashMap::new()),
         }
     }
 
@@ -70,27 +81,50 @@ impl PgCatalog {
             return Ok(built.clone());
         }
         let static_tables = Arc::new(PgCatalogStaticTables::try_new()?);
-        let schema = PgCatalogSchemaProvider::try_new(
-            LakeTables {
-                lake: self.lake.clone(),
-            },
-            static_tables.clone(),
-            EmptyContextProvider,
-        )?;
         let built = Arc::new(Built {
-            schema: Arc::new(WithoutSystemIndexes(Arc::new(schema))),
             keywords: static_tables.pg_get_keywords.clone(),
+            static_tables,
             functions: fixed_functions().into_iter().map(Arc::new).collect(),
         });
         *slot = Some(built.clone());
         Ok(built)
     }
 
-    /// `catalog` with `pg_catalog` as one more schema.
-    pub fn around(&self, catalog: Arc<dyn CatalogProvider>) -> Result<Arc<dyn CatalogProvider>> {
+    /// The `pg_catalog` schema `access`'s subject sees.
+    fn schema_for(&self, access: &AccessView) -> Result<Arc<dyn SchemaProvider>> {
+        let subject = access.subject();
+        let key = if self.access.is_configured() {
+            format!("{}\u{0}{:?}", subject.user, subject.groups)
+        } else {
+            String::new()
+        };
+        let mut schemas = self.schemas.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(schema) = schemas.get(&key) {
+            return Ok(schema.clone());
+        }
+        let schema = PgCatalogSchemaProvider::try_new(
+            LakeTables {
+                lake: self.lake.clone(),
+                access: self.access.clone(),
+                subject: subject.clone(),
+            },
+            self.built()?.static_tables.clone(),
+            EmptyContextProvider,
+        )?;
+        let schema: Arc<dyn SchemaProvider> = Arc::new(WithoutSystemIndexes(Arc::new(schema)));
+        schemas.insert(key, schema.clone());
+        Ok(schema)
+    }
+
+    /// `catalog` with `pg_catalog` as one more schema, as `access`'s subject sees it.
+    pub fn around(
+        &self,
+        catalog: Arc<dyn CatalogProvider>,
+        access: &AccessView,
+    ) -> Result<Arc<dyn CatalogProvider>> {
         Ok(Arc::new(WithPgCatalog {
             inner: catalog,
-            pg_catalog: self.built()?.schema.clone(),
+            pg_catalog: self.schema_for(access)?,
         }))
     }
 
@@ -318,18 +352,31 @@ impl SchemaProvider for WithoutSystemIndexes {
     }
 }
 
-/// The lake's schemas and tables as `pg_class`, `pg_namespace` and `pg_attribute` list them.
+/// The lake's schemas and tables as `pg_class`, `pg_namespace` and `pg_attribute` list them
+/// to one subject: those the access control rules in force let them read.
 #[derive(Debug, Clone)]
 struct LakeTables {
     lake: Arc<Lake>,
+    access: Arc<AccessControl>,
+    subject: Subject,
 }
 
 impl LakeTables {
+    fn view(&self) -> AccessView {
+        self.access.view(&self.subject.user, &self.subject.groups)
+    }
+
     async fn listing(&self) -> Result<Arc<Listing>> {
-        self.lake
+        let listing = self
+            .lake
             .listing()
             .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        Ok(Arc::new(visible_listing(
+            &listing,
+            self.lake.name(),
+            &self.view(),
+        )))
     }
 
     fn is_lake(&self, catalog: &str) -> bool {
@@ -373,7 +420,8 @@ impl CatalogInfo for LakeTables {
             self.listing().await?,
             Arc::default(),
             Duration::ZERO,
-        );
+        )
+        .with_access(self.view());
         let Some(provider) = lake.schema(schema) else {
             return Ok(None);
         };

@@ -11,8 +11,8 @@ use arrow_flight::sql::{
 use tonic::Status;
 
 use super::status::engine_status;
-use crate::catalog::{IcebergTableProvider, Lake, TableRef};
-use crate::error::EngineError;
+use crate::catalog::{Lake, TableRef};
+use crate::{Engine, Session};
 
 /// Iceberg tables are what JDBC calls a `TABLE`.
 pub const TABLE_TYPE: &str = "TABLE";
@@ -27,37 +27,48 @@ pub async fn catalogs(lake: &Lake, query: CommandGetCatalogs) -> Result<RecordBa
     builder.build().map_err(arrow_status)
 }
 
-/// With no catalog in the request, every catalog's schemas are listed.
-pub async fn schemas(lake: &Lake, query: CommandGetDbSchemas) -> Result<RecordBatch, Status> {
-    let listing = lake.listing().await.map_err(|e| engine_status(e.into()))?;
+/// With no catalog in the request, every catalog's schemas are listed: those the caller may
+/// read.
+pub async fn schemas(
+    engine: &Engine,
+    session: &Session,
+    query: CommandGetDbSchemas,
+) -> Result<RecordBatch, Status> {
+    let listing = engine.listing(session).await.map_err(engine_status)?;
+    let catalog = engine.lake().name();
     let mut builder = query.into_builder();
     for schema in listing.schemas.keys() {
-        builder.append(lake.name(), schema);
+        builder.append(catalog, schema);
     }
     builder.build().map_err(arrow_status)
 }
 
-/// Tables of every matching schema; with `include_schema`, each table is loaded for its schema.
-pub async fn tables(lake: &Lake, query: CommandGetTables) -> Result<RecordBatch, Status> {
-    let listing = lake.listing().await.map_err(|e| engine_status(e.into()))?;
+/// Tables of every matching schema the caller may read; with `include_schema`, each table's
+/// columns as the caller reads them.
+pub async fn tables(
+    engine: &Engine,
+    session: &Session,
+    query: CommandGetTables,
+) -> Result<RecordBatch, Status> {
+    let listing = engine.listing(session).await.map_err(engine_status)?;
+    let catalog = engine.lake().name();
     let include_schema = query.include_schema;
     let mut builder = query.into_builder();
     for (schema, tables) in &listing.schemas {
         for table in tables {
             let arrow_schema = if include_schema {
-                let table_ref = TableRef::new(lake.name(), schema, table);
-                let loaded = lake
-                    .load_table(&table_ref)
-                    .await
-                    .map_err(|e| engine_status(e.into()))?;
-                let provider = IcebergTableProvider::pinned(table_ref, loaded)
-                    .map_err(|e| engine_status(EngineError::from(e)))?;
-                datafusion::catalog::TableProvider::schema(&provider)
+                let table_ref = TableRef::new(catalog, schema, table);
+                match engine.table_schema(session, &table_ref).await {
+                    Ok(Some(columns)) => columns,
+                    // Dropped since the listing was taken.
+                    Ok(None) => continue,
+                    Err(e) => return Err(engine_status(e)),
+                }
             } else {
-                std::sync::Arc::new(arrow::datatypes::Schema::empty())
+                Arc::new(Schema::empty())
             };
             builder
-                .append(lake.name(), schema, table, TABLE_TYPE, &arrow_schema)
+                .append(catalog, schema, table, TABLE_TYPE, &arrow_schema)
                 .map_err(arrow_status)?;
         }
     }

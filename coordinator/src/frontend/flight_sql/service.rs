@@ -274,9 +274,9 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetDbSchemas,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.sessions.session(&self.engine, request.metadata())?;
         Ok(one_batch(
-            metadata::schemas(self.engine.lake(), query).await?,
+            metadata::schemas(&self.engine, &session, query).await?,
         ))
     }
 
@@ -295,9 +295,9 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetTables,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.sessions.session(&self.engine, request.metadata())?;
         Ok(one_batch(
-            metadata::tables(self.engine.lake(), query).await?,
+            metadata::tables(&self.engine, &session, query).await?,
         ))
     }
 

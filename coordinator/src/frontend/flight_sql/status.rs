@@ -14,9 +14,8 @@ pub fn engine_status(err: EngineError) -> Status {
         None => err.to_string(),
     };
     match err {
-        EngineError::Statement(StatementError::ReadOnly { .. }) => {
-            Status::permission_denied(message)
-        }
+        EngineError::Statement(StatementError::ReadOnly { .. })
+        | EngineError::AccessDenied { .. } => Status::permission_denied(message),
         EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
             Status::invalid_argument(message)
         }

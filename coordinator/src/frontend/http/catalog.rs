@@ -7,16 +7,14 @@
 //! GET /v1/catalogs/{catalog}/schemas/{schema}/tables/{table}
 //! ```
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use datafusion::catalog::TableProvider;
 use serde_json::{Value, json};
 
+use super::query::engine_error;
 use super::{Shared, caller, error};
-use crate::catalog::{IcebergTableProvider, Listing, TableRef};
+use crate::catalog::{Listing, TableRef};
 
 type Reply = (StatusCode, Json<Value>);
 
@@ -68,31 +66,26 @@ pub async fn table(
     Path((catalog, schema, table)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Reply {
-    let listed = match listing(&shared, &headers, &catalog).await {
-        Ok(listing) => listing
-            .schemas
-            .get(&schema)
-            .is_some_and(|tables| tables.contains(&table)),
+    let session = match caller(&shared, &headers) {
+        Ok(principal) => shared.engine.new_session(principal),
         Err(refused) => return refused,
     };
-    let table_ref = TableRef::new(&catalog, &schema, &table);
-    if !listed {
-        return error(
-            StatusCode::NOT_FOUND,
-            "TABLE_NOT_FOUND",
-            format!("table {table_ref} not found"),
-        );
+    if let Err(refused) = known_catalog(&shared, &catalog) {
+        return refused;
     }
-    let provider = match shared.engine.lake().load_table(&table_ref).await {
-        Ok(loaded) => IcebergTableProvider::pinned(table_ref.clone(), loaded),
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, "CATALOG_UNAVAILABLE", e),
+    let table_ref = TableRef::new(&catalog, &schema, &table);
+    let columns = match shared.engine.table_schema(&session, &table_ref).await {
+        Ok(Some(columns)) => columns,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "TABLE_NOT_FOUND",
+                format!("table {table_ref} not found"),
+            );
+        }
+        Err(e) => return engine_error(e),
     };
-    let provider = match provider {
-        Ok(provider) => provider,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e),
-    };
-    let columns: Vec<Value> = provider
-        .schema()
+    let columns: Vec<Value> = columns
         .fields()
         .iter()
         .map(|f| json!({ "name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable() }))
@@ -103,20 +96,12 @@ pub async fn table(
     )
 }
 
-/// The listing of `catalog` for an authenticated caller, or the error reply.
-async fn listing(
-    shared: &Shared,
-    headers: &HeaderMap,
-    catalog: &str,
-) -> Result<Arc<Listing>, Reply> {
-    caller(shared, headers)?;
+/// The listing of `catalog` an authenticated caller may read, or the error reply.
+async fn listing(shared: &Shared, headers: &HeaderMap, catalog: &str) -> Result<Listing, Reply> {
+    let principal = caller(shared, headers)?;
     known_catalog(shared, catalog)?;
-    shared
-        .engine
-        .lake()
-        .listing()
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "CATALOG_UNAVAILABLE", e))
+    let session = shared.engine.new_session(principal);
+    shared.engine.listing(&session).await.map_err(engine_error)
 }
 
 fn known_catalog(shared: &Shared, catalog: &str) -> Result<(), Reply> {

@@ -166,6 +166,7 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         EngineError::Statement(StatementError::ReadOnly { .. }) => {
             (StatusCode::FORBIDDEN, "READ_ONLY")
         }
+        EngineError::AccessDenied { .. } => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
         EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
             (StatusCode::BAD_REQUEST, "INVALID_SQL")
         }

@@ -51,7 +51,8 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
     let user = |name: &'static str| (code_of(name), name, "USER_ERROR");
     match err {
         EngineError::Statement(StatementError::Syntax { .. }) => user("SYNTAX_ERROR"),
-        EngineError::Statement(StatementError::ReadOnly { .. }) => user("PERMISSION_DENIED"),
+        EngineError::Statement(StatementError::ReadOnly { .. })
+        | EngineError::AccessDenied { .. } => user("PERMISSION_DENIED"),
         EngineError::Statement(_) => user("NOT_SUPPORTED"),
         EngineError::Plan { .. } => user("GENERIC_USER_ERROR"),
         EngineError::UnknownTable { .. } => user("TABLE_NOT_FOUND"),
