@@ -1,7 +1,7 @@
 //! Trino's file-based access control in a real `lakegate local`, through Flight SQL, HTTP,
 //! PostgreSQL (psycopg) and the Trino client: a row filter and column masks from the rules,
 //! refused and unlisted tables, results cached per policy, reloads (a broken file keeps the
-//! previous rules), and a broken file refused at start.
+//! previous rules), a broken file refused at start, and the audit log's line per statement.
 
 mod common;
 
@@ -49,9 +49,12 @@ fn merchant_sql(number: u32) -> String {
 const SUMMARY: &str = "SELECT count(*), sum(o_custkey), min(o_clerk) FROM tpch.orders \
                        WHERE o_orderdate < DATE '1993-01-01'";
 
+/// Open mode takes any password; this one must never be written anywhere.
+const PASSWORD: &str = "never-in-the-audit-log";
+
 async fn client_as(server: &LocalServer, user: &str) -> FlightSqlServiceClient<Channel> {
     let mut client = server.flight_client().await;
-    client.handshake(user, "any").await.expect("login");
+    client.handshake(user, PASSWORD).await.expect("login");
     client
 }
 
@@ -90,6 +93,8 @@ async fn each_user_reads_what_the_rules_let_them_through_every_front_end() {
         "auth.groups_file={}",
         dir.path().join("groups.txt").display()
     );
+    let audit_path = dir.path().join("audit.jsonl");
+    let audit_setting = format!("server.audit_log={}", audit_path.display());
     let server = LocalServer::start(
         &lake.warehouse,
         &[
@@ -99,6 +104,8 @@ async fn each_user_reads_what_the_rules_let_them_through_every_front_end() {
             &groups_setting,
             "--set",
             "auth.access_control_refresh_secs=1",
+            "--set",
+            &audit_setting,
         ],
     );
     let baseline = baseline_context(lake).await;
@@ -243,6 +250,8 @@ async fn each_user_reads_what_the_rules_let_them_through_every_front_end() {
         assert_eq!(tables, readable, "{key}");
     }
 
+    check_audit_log(&audit_path, &admin).await;
+
     // A file that no longer parses leaves the rules in force; a good one takes over.
     write_rules(dir.path(), "{\"tables\": [");
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -272,6 +281,98 @@ async fn each_user_reads_what_the_rules_let_them_through_every_front_end() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+/// The audit lines of the statements above, field by field: who (with the group file's
+/// groups), from where, what, which snapshot, under which filter, how it ended, cache hits.
+async fn check_audit_log(path: &Path, admin: &FlightSqlServiceClient<Channel>) {
+    let snapshot = collect_query(
+        admin.clone(),
+        "SELECT snapshot_id FROM tpch.\"orders$snapshots\" ORDER BY committed_at DESC LIMIT 1",
+    )
+    .await
+    .expect("orders' snapshot");
+    let snapshot: i64 = rows(&snapshot)[0][0].parse().expect("snapshot id");
+    let expected_rows = collect_query(
+        admin.clone(),
+        &format!("SELECT count(*) FROM ({}) WHERE o_custkey % 100 = 7", SQL),
+    )
+    .await
+    .expect("count");
+    let expected_rows: u64 = rows(&expected_rows)[0][0].parse().expect("count");
+    // Lines are written by a thread of their own: wait for the last statement's.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let entries: Vec<serde_json::Value> = loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(!text.contains(PASSWORD), "a password reached the audit log");
+        let entries: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each audit line is JSON"))
+            .collect();
+        if entries
+            .iter()
+            .any(|e| e["front_end"] == "trino" && e["state"] == "FAILED")
+        {
+            break entries;
+        }
+        assert!(Instant::now() < deadline, "audit log incomplete:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let m7_reads: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["user"] == "m7" && e["sql"] == SQL)
+        .collect();
+    assert_eq!(m7_reads.len(), 2, "{entries:#?}");
+    for (entry, hit) in m7_reads.iter().zip([false, true]) {
+        assert_eq!(entry["groups"], serde_json::json!(["merchants"]));
+        assert_eq!(entry["front_end"], "flight_sql");
+        let client = entry["client_address"].as_str().unwrap_or_default();
+        assert!(client.starts_with("127.0.0.1:"), "{entry}");
+        assert_eq!(
+            entry["tables"],
+            serde_json::json!([{"table": "lake.tpch.orders", "snapshot": snapshot}])
+        );
+        let filters = entry["filters"].as_array().expect("filters");
+        assert_eq!(filters.len(), 1, "{entry}");
+        assert_eq!(filters[0]["table"], "lake.tpch.orders");
+        let policy = filters[0]["policy"].as_str().unwrap_or_default();
+        assert!(
+            policy.contains("SUBSTR('m7', 2)")
+                && policy.contains("o_clerk masked")
+                && policy.contains("o_comment hidden"),
+            "{policy}"
+        );
+        assert_eq!(entry["state"], "FINISHED");
+        assert_eq!(entry["rows"], expected_rows);
+        assert!(entry["bytes"].as_u64().is_some_and(|b| b > 0), "{entry}");
+        assert!(entry["error"].is_null());
+        assert_eq!(entry["cache_hit"], hit, "{entry}");
+        assert!(
+            entry["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{entry}"
+        );
+        assert!(
+            entry["query_id"].as_str().is_some_and(|q| q.len() == 36),
+            "{entry}"
+        );
+    }
+    let refused = entries
+        .iter()
+        .find(|e| e["user"] == "m7" && e["sql"] == "SELECT count(*) FROM tpch.lineitem")
+        .expect("the refused read is logged");
+    assert_eq!(refused["state"], "FAILED");
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(error.contains("Access Denied"), "{refused}");
+    for front_end in ["postgres", "trino"] {
+        let entry = entries
+            .iter()
+            .find(|e| e["front_end"] == front_end && e["sql"] == SUMMARY)
+            .unwrap_or_else(|| panic!("no {front_end} line in {entries:#?}"));
+        assert_eq!(entry["user"], "m7");
+        let client = entry["client_address"].as_str().unwrap_or_default();
+        assert!(client.starts_with("127.0.0.1:"), "{entry}");
+        assert_eq!(entry["state"], "FINISHED");
     }
 }
 

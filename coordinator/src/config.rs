@@ -157,6 +157,9 @@ pub struct ServerConfig {
     pub postgres_tls_key: Option<PathBuf>,
     /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
     pub shutdown_grace_secs: u64,
+    /// One JSON line per statement (who, from where, what, which snapshots, under which
+    /// filters, how it ended): a file appended to, or `stdout`. Unset: no audit log.
+    pub audit_log: Option<PathBuf>,
     /// Where the coordinator keeps what it must not lose on restart (saved queries). Unset:
     /// `.lakegate` inside a local warehouse directory, else `lakegate-state` in the working
     /// directory.
@@ -186,6 +189,7 @@ impl Default for ServerConfig {
             postgres_tls_cert: None,
             postgres_tls_key: None,
             shutdown_grace_secs: 60,
+            audit_log: None,
             state_dir: None,
         }
     }

@@ -38,7 +38,8 @@ use lakegate_executor::scan::{HiddenColumn, IcebergScanOptions, desired_task_cou
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use tracing::Instrument;
 
-use crate::access::{AccessControl, AccessView};
+use crate::access::{AccessControl, AccessView, TableAccess, TablePolicy, fingerprint};
+use crate::audit::{AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
 use crate::cache::{CachedResult, Lookup, ResultCache, StatementKey, cacheable, replay};
 use crate::catalog::{
@@ -130,7 +131,16 @@ impl Engine {
             Duration::from_millis(config.catalog.refresh_interval_ms),
         );
         access.watch(Duration::from_secs(config.auth.access_control_refresh_secs));
-        Ok(Self::new(Arc::new(lake), config, registry, access))
+        let audit = match &config.server.audit_log {
+            Some(path) => AuditLog::open(path).map_err(|e| EngineError::Setting {
+                name: "server.audit_log".into(),
+                message: e.to_string(),
+            })?,
+            None => AuditLog::off(),
+        };
+        let mut engine = Self::new(Arc::new(lake), config, registry, access);
+        engine.tracker = Arc::new(QueryTracker::with_audit(audit));
+        Ok(engine)
     }
 
     /// An engine over an already connected lake.
@@ -294,12 +304,24 @@ impl Engine {
         let tracked = self
             .tracker
             .begin(id, session.principal(), session.front_end(), sql);
+        let vars = session.vars();
+        if self.tracker.audits() {
+            let groups = self.access_view(&vars).subject().groups.clone();
+            let client_address = session.client_address().map(|a| a.to_string());
+            self.tracker.annotate(id, |details| {
+                details.groups = groups;
+                details.client_address = client_address;
+            });
+        }
         match self
             .execute_as(id, session, sql, params)
             .instrument(span)
             .await
         {
             Ok(mut result) => {
+                if self.tracker.audits() {
+                    self.audit_reads(id, &vars, &result.snapshots).await;
+                }
                 result.stream = tracked.watch(result.stream);
                 Ok(result)
             }
@@ -448,6 +470,7 @@ impl Engine {
                 .get(&statement_key.with_snapshots(&snapshots, &policy))
                 .await
         {
+            self.tracker.annotate(id, |d| d.cache_hit = true);
             return hit_result(id, &hit);
         }
         let planned = self
@@ -468,9 +491,13 @@ impl Engine {
         if let Some((cache, key)) = &keyed {
             let schema = Arc::new(planned.plan.schema().as_arrow().clone());
             match cache.lookup(key, mode == CacheMode::On, schema).await {
-                Lookup::Hit(hit) => return hit_result(id, &hit),
+                Lookup::Hit(hit) => {
+                    self.tracker.annotate(id, |d| d.cache_hit = true);
+                    return hit_result(id, &hit);
+                }
                 Lookup::Joined(schema, stream) => {
                     tracing::debug!("joined an identical running query");
+                    self.tracker.annotate(id, |d| d.cache_hit = true);
                     return Ok(QueryResult {
                         id,
                         schema,
@@ -490,19 +517,64 @@ impl Engine {
         Ok(result)
     }
 
-    /// What `access` lets its user read of each of `tables`, as a cache key part; `None`
-    /// when one is refused or cannot be named.
-    async fn policy_key(&self, access: &AccessView, tables: &[TableRef]) -> Option<String> {
-        let mut bases = Vec::with_capacity(tables.len());
+    /// What `access` lets its user read of each of `tables` (time travel names resolved to
+    /// their table); `None` when one is refused or cannot be named.
+    async fn read_policies(
+        &self,
+        access: &AccessView,
+        tables: &[TableRef],
+    ) -> Option<Vec<(TableRef, TablePolicy)>> {
+        let mut policies = Vec::with_capacity(tables.len());
         for table in tables {
             let parsed = self.lake.parse_name(table).await.ok()?;
-            bases.push((table, parsed.table().to_string()));
+            let base = TableRef::new(&table.catalog, &table.schema, parsed.table());
+            match access.table(&base.catalog, &base.schema, &base.table) {
+                TableAccess::Denied => return None,
+                TableAccess::Read(policy) => policies.push((base, policy)),
+            }
         }
-        access.fingerprint(
-            bases
-                .iter()
-                .map(|(t, base)| (t.catalog.as_str(), t.schema.as_str(), base.as_str())),
-        )
+        Some(policies)
+    }
+
+    /// What `access` lets its user read of each of `tables`, as a cache key part.
+    async fn policy_key(&self, access: &AccessView, tables: &[TableRef]) -> Option<String> {
+        let policies = self.read_policies(access, tables).await?;
+        Some(fingerprint(&policies))
+    }
+
+    /// Records in the audit log's entry for query `id` what it read, at which snapshots, and
+    /// under which filters and masks.
+    async fn audit_reads(
+        &self,
+        id: QueryId,
+        vars: &SessionVars,
+        snapshots: &[(TableRef, Option<SnapshotId>)],
+    ) {
+        let tables: Vec<AuditTable> = snapshots
+            .iter()
+            .map(|(table, snapshot)| AuditTable {
+                table: table.to_string(),
+                snapshot: snapshot.map(|s| s.0),
+            })
+            .collect();
+        let read: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
+        let policies = self
+            .read_policies(&self.access_view(vars), &read)
+            .await
+            .unwrap_or_default();
+        let mut filters: Vec<AuditPolicy> = policies
+            .into_iter()
+            .filter(|(_, policy)| !policy.is_unrestricted())
+            .map(|(table, policy)| AuditPolicy {
+                table: table.to_string(),
+                policy: policy.describe(),
+            })
+            .collect();
+        filters.dedup();
+        self.tracker.annotate(id, |details| {
+            details.tables = tables;
+            details.filters = filters;
+        });
     }
 
     /// The snapshot a query planned now would pin for each of `tables`; `None` if one cannot

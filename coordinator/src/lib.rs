@@ -11,9 +11,11 @@
 //!   [`cache`]: results of unchanged tables served again, identical queries run once.
 //! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
 //!   [`lifecycle`]: serving, then stopping without cutting running queries off;
-//!   [`tracker`]: running and recent queries of every front end, their cancellation and counts.
+//!   [`tracker`]: running and recent queries of every front end, their cancellation and counts;
+//!   [`audit`]: one JSON line per statement.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod catalog;

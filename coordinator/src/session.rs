@@ -1,6 +1,7 @@
 //! [`Session`]: one client connection's state, the same whichever front end it came through.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::RwLock;
 
 use crate::auth::Principal;
@@ -12,6 +13,8 @@ use crate::tracker::FrontEnd;
 pub struct Session {
     principal: Principal,
     front_end: FrontEnd,
+    /// Where the client connected from, when the front end knows (for the audit log).
+    client_address: Option<SocketAddr>,
     vars: RwLock<SessionVars>,
 }
 
@@ -58,6 +61,7 @@ impl Session {
         Self {
             principal,
             front_end: FrontEnd::Embedded,
+            client_address: None,
             vars: RwLock::new(vars),
         }
     }
@@ -73,6 +77,16 @@ impl Session {
 
     pub fn front_end(&self) -> FrontEnd {
         self.front_end
+    }
+
+    /// The session of a client connected from `address`.
+    pub fn with_client_address(mut self, address: Option<SocketAddr>) -> Self {
+        self.client_address = address;
+        self
+    }
+
+    pub fn client_address(&self) -> Option<SocketAddr> {
+        self.client_address
     }
 
     pub fn principal(&self) -> &Principal {

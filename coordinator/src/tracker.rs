@@ -15,6 +15,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
 
+use crate::audit::{AuditEntry, AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
 use crate::error::EngineError;
 use crate::query::QueryId;
@@ -157,9 +158,21 @@ impl Histogram {
     }
 }
 
+/// What the audit log says of a query besides what every query's record holds; the engine
+/// fills it in as it learns it (who, from where; then what was read, under which policy).
+#[derive(Debug, Clone, Default)]
+pub struct AuditDetails {
+    pub groups: Vec<String>,
+    pub client_address: Option<String>,
+    pub tables: Vec<AuditTable>,
+    pub filters: Vec<AuditPolicy>,
+    pub cache_hit: bool,
+}
+
 /// A query not yet done.
 struct Live {
     owner: Principal,
+    details: AuditDetails,
     front_end: FrontEnd,
     sql: String,
     state: QueryState,
@@ -186,6 +199,8 @@ struct Inner {
 #[derive(Default)]
 pub struct QueryTracker {
     inner: Mutex<Inner>,
+    /// Where each finished statement is recorded.
+    audit: AuditLog,
 }
 
 impl fmt::Debug for QueryTracker {
@@ -195,6 +210,26 @@ impl fmt::Debug for QueryTracker {
 }
 
 impl QueryTracker {
+    /// A tracker that records every finished statement in `audit`.
+    pub fn with_audit(audit: AuditLog) -> Self {
+        Self {
+            inner: Mutex::default(),
+            audit,
+        }
+    }
+
+    /// Whether finished statements are recorded (so details are worth gathering).
+    pub fn audits(&self) -> bool {
+        self.audit.is_on()
+    }
+
+    /// Adds to what the audit log will say of query `id`.
+    pub fn annotate(&self, id: QueryId, add: impl FnOnce(&mut AuditDetails)) {
+        if let Some(live) = self.lock().live.get_mut(&id) {
+            add(&mut live.details);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -219,6 +254,7 @@ impl QueryTracker {
             id,
             Live {
                 owner: owner.clone(),
+                details: AuditDetails::default(),
                 front_end,
                 sql,
                 state: QueryState::Planning,
@@ -330,7 +366,7 @@ impl QueryTracker {
         if inner.recent.len() == RECENT {
             inner.recent.pop_front();
         }
-        inner.recent.push_back(QueryInfo {
+        let info = QueryInfo {
             id,
             user: live.owner.name,
             front_end: live.front_end,
@@ -341,7 +377,32 @@ impl QueryTracker {
             rows: live.counters.rows.load(Ordering::Relaxed),
             bytes: live.counters.bytes.load(Ordering::Relaxed),
             error,
-        });
+        };
+        if self.audit.is_on() {
+            self.audit.record(&audit_entry(&info, live.details));
+        }
+        inner.recent.push_back(info);
+    }
+}
+
+fn audit_entry(info: &QueryInfo, details: AuditDetails) -> AuditEntry {
+    AuditEntry {
+        time: chrono::DateTime::<chrono::Utc>::from(info.started)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        query_id: info.id.to_string(),
+        user: info.user.clone(),
+        groups: details.groups,
+        front_end: info.front_end.as_str(),
+        client_address: details.client_address,
+        sql: info.sql.clone(),
+        tables: details.tables,
+        filters: details.filters,
+        state: info.state.as_str(),
+        rows: info.rows,
+        bytes: info.bytes,
+        elapsed_ms: info.elapsed.as_millis() as u64,
+        error: info.error.clone(),
+        cache_hit: details.cache_hit,
     }
 }
 

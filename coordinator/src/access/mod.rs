@@ -20,6 +20,7 @@ pub use groups::Groups;
 pub use policy::{PolicyTable, restrict};
 pub use rules::{ColumnPolicy, PolicyExpr, Rules, Subject, TableAccess, TablePolicy};
 
+use crate::catalog::TableRef;
 use crate::config::AuthConfig;
 
 /// A policy file that cannot be used, naming the file, the rule and the reason.
@@ -219,27 +220,15 @@ impl AccessView {
     pub fn table(&self, catalog: &str, schema: &str, table: &str) -> TableAccess {
         self.rules.table(&self.subject, catalog, schema, table)
     }
+}
 
-    /// What the caller reads of each table, as text for a cache key: two callers share a cached
-    /// result only when every table reads the same for both (same filter, as evaluated for each,
-    /// same masks and hidden columns). `None` when a table is denied.
-    pub fn fingerprint<'a>(
-        &self,
-        tables: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
-    ) -> Option<String> {
-        let mut out = String::new();
-        for (catalog, schema, table) in tables {
-            match self.table(catalog, schema, table) {
-                TableAccess::Denied => return None,
-                TableAccess::Read(policy) if policy.is_unrestricted() => {}
-                TableAccess::Read(policy) => {
-                    out.push_str(&format!(
-                        "{catalog}.{schema}.{table}:{}\u{1}",
-                        policy.describe()
-                    ));
-                }
-            }
-        }
-        Some(out)
-    }
+/// What a caller reads of each table, as text for a cache key: two callers share a cached
+/// result only when every table reads the same for both (same filter, as evaluated for each,
+/// same masks and hidden columns).
+pub fn fingerprint(policies: &[(TableRef, TablePolicy)]) -> String {
+    policies
+        .iter()
+        .filter(|(_, policy)| !policy.is_unrestricted())
+        .map(|(table, policy)| format!("{table}:{}\u{1}", policy.describe()))
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! [`Session`] through the central [`Authenticator`].
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use tonic::Status;
@@ -29,7 +30,12 @@ impl FlightSessions {
     }
 
     /// Checks a handshake's Basic credentials (or, in open mode, none) and opens a session.
-    pub fn login(&self, engine: &Engine, headers: &MetadataMap) -> Result<BearerToken, Status> {
+    pub fn login(
+        &self,
+        engine: &Engine,
+        headers: &MetadataMap,
+        client: Option<SocketAddr>,
+    ) -> Result<BearerToken, Status> {
         let principal = match credentials(headers)? {
             Credentials::Basic { user, password } => self.auth.login(&user, &password),
             Credentials::Bearer(token) => self.auth.check_token(&token),
@@ -37,7 +43,11 @@ impl FlightSessions {
         }
         .map_err(auth_status)?;
         let token = self.auth.issue_token(&principal);
-        let session = Arc::new(engine.session_for(principal, FrontEnd::FlightSql));
+        let session = Arc::new(
+            engine
+                .session_for(principal, FrontEnd::FlightSql)
+                .with_client_address(client),
+        );
         let mut sessions = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|token, _| self.auth.check_token(token).is_ok());
         sessions.insert(token.0.clone(), session);
@@ -46,7 +56,12 @@ impl FlightSessions {
 
     /// The session of a call: its bearer token's, or a new one for Basic credentials or (open
     /// mode) no credentials.
-    pub fn session(&self, engine: &Engine, headers: &MetadataMap) -> Result<Arc<Session>, Status> {
+    pub fn session(
+        &self,
+        engine: &Engine,
+        headers: &MetadataMap,
+        client: Option<SocketAddr>,
+    ) -> Result<Arc<Session>, Status> {
         let principal: Principal = match credentials(headers)? {
             Credentials::Bearer(token) => {
                 self.auth.check_token(&token).map_err(auth_status)?;
@@ -60,7 +75,11 @@ impl FlightSessions {
             Credentials::None => self.auth.anonymous(),
         }
         .map_err(auth_status)?;
-        Ok(Arc::new(engine.session_for(principal, FrontEnd::FlightSql)))
+        Ok(Arc::new(
+            engine
+                .session_for(principal, FrontEnd::FlightSql)
+                .with_client_address(client),
+        ))
     }
 }
 

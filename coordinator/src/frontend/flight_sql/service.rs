@@ -62,6 +62,12 @@ impl FlightSqlFrontend {
         }
     }
 
+    /// The session of a call, from its credentials, connected from the call's peer.
+    fn session_of<T>(&self, request: &Request<T>) -> Result<Arc<Session>, Status> {
+        self.sessions
+            .session(&self.engine, request.metadata(), request.remote_addr())
+    }
+
     fn info_for(
         &self,
         command: impl ProstMessageExt,
@@ -182,7 +188,9 @@ impl FlightSqlService for FlightSqlFrontend {
         Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
         Status,
     > {
-        let token = self.sessions.login(&self.engine, request.metadata())?;
+        let token = self
+            .sessions
+            .login(&self.engine, request.metadata(), request.remote_addr())?;
         let reply = HandshakeResponse {
             protocol_version: 0,
             payload: token.0.clone().into_bytes().into(),
@@ -200,7 +208,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         self.plan(&session, &query.query, Vec::new(), request.into_inner())
             .await
     }
@@ -210,7 +218,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandPreparedStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let prepared = Prepared::decode(&query.prepared_statement_handle)?;
         let params = match &prepared.parameters {
             Some(batch) => values_of(batch).map_err(|e| Status::invalid_argument(e.to_string()))?,
@@ -225,7 +233,7 @@ impl FlightSqlService for FlightSqlFrontend {
         ticket: TicketStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let id = QueryId::from_bytes(&ticket.statement_handle)
             .ok_or_else(|| Status::invalid_argument("ticket does not name a lakegate query"))?;
         let (schema, rows) = self.tickets.claim(id, session.principal()).ok_or_else(|| {
@@ -243,7 +251,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.into_builder().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -253,7 +261,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetCatalogs,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(
             metadata::catalogs(self.engine.lake(), query).await?,
         ))
@@ -264,7 +272,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetDbSchemas,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.clone().into_builder().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -274,7 +282,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetDbSchemas,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         Ok(one_batch(
             metadata::schemas(&self.engine, &session, query).await?,
         ))
@@ -285,7 +293,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetTables,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.clone().into_builder().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -295,7 +303,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetTables,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         Ok(one_batch(
             metadata::tables(&self.engine, &session, query).await?,
         ))
@@ -307,7 +315,7 @@ impl FlightSqlService for FlightSqlFrontend {
         command: CommandStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         run_update(&self.engine, &session, &command.query).await
     }
 
@@ -316,7 +324,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.into_builder().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -326,7 +334,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetTableTypes,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(metadata::table_types(query)?))
     }
 
@@ -335,7 +343,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetSqlInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.clone().into_builder(server_info::sql_info()).schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -345,7 +353,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetSqlInfo,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let batch = query
             .into_builder(server_info::sql_info())
             .build()
@@ -358,7 +366,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetXdbcTypeInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = query.into_builder(server_info::xdbc_type_info()).schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -368,7 +376,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetXdbcTypeInfo,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let batch = query
             .into_builder(server_info::xdbc_type_info())
             .build()
@@ -381,7 +389,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetPrimaryKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         self.info_for(
             query,
             &metadata::no_primary_keys().schema(),
@@ -394,7 +402,7 @@ impl FlightSqlService for FlightSqlFrontend {
         _query: CommandGetPrimaryKeys,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(metadata::no_primary_keys()))
     }
 
@@ -403,7 +411,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetImportedKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = metadata::no_foreign_keys().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -413,7 +421,7 @@ impl FlightSqlService for FlightSqlFrontend {
         _query: CommandGetImportedKeys,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(metadata::no_foreign_keys()))
     }
 
@@ -422,7 +430,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetExportedKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = metadata::no_foreign_keys().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -432,7 +440,7 @@ impl FlightSqlService for FlightSqlFrontend {
         _query: CommandGetExportedKeys,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(metadata::no_foreign_keys()))
     }
 
@@ -441,7 +449,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetCrossReference,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let schema = metadata::no_foreign_keys().schema();
         self.info_for(query, &schema, request.into_inner())
     }
@@ -451,7 +459,7 @@ impl FlightSqlService for FlightSqlFrontend {
         _query: CommandGetCrossReference,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Ok(one_batch(metadata::no_foreign_keys()))
     }
 
@@ -461,7 +469,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: ActionCreatePreparedStatementRequest,
         request: Request<Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let described = self
             .engine
             .describe(&session, &query.query)
@@ -480,7 +488,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandPreparedStatementQuery,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<DoPutPreparedStatementResult, Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         let mut prepared = Prepared::decode(&query.prepared_statement_handle)?;
         let data = request
             .into_inner()
@@ -509,7 +517,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandPreparedStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let prepared = Prepared::decode(&query.prepared_statement_handle)?;
         run_update(&self.engine, &session, &prepared.sql).await
     }
@@ -520,7 +528,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: ActionClosePreparedStatementRequest,
         request: Request<Action>,
     ) -> Result<(), Status> {
-        self.sessions.session(&self.engine, request.metadata())?;
+        self.session_of(&request)?;
         Prepared::decode(&query.prepared_statement_handle)?;
         Ok(())
     }
@@ -530,7 +538,7 @@ impl FlightSqlService for FlightSqlFrontend {
         query: ActionCancelQueryRequest,
         request: Request<Action>,
     ) -> Result<ActionCancelQueryResult, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let info = FlightInfo::decode(query.info)
             .map_err(|e| Status::invalid_argument(format!("CancelQuery: not a FlightInfo: {e}")))?;
         // ActionCancelQueryResult.CancelResult (not exported by arrow-flight): 1 CANCELLED,
@@ -547,7 +555,7 @@ impl FlightSqlService for FlightSqlFrontend {
         &self,
         request: Request<Action>,
     ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
-        let session = self.sessions.session(&self.engine, request.metadata())?;
+        let session = self.session_of(&request)?;
         let action = request.into_inner();
         if action.r#type != CANCEL_FLIGHT_INFO {
             return Err(Status::invalid_argument(format!(

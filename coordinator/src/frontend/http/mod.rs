@@ -18,6 +18,7 @@
 //!   (authenticated like every non-health route).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -93,7 +94,8 @@ pub async fn serve(
     saved: Arc<SavedQueries>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, auth, saved))
+    let app = router(engine, auth, saved).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,8 +1,10 @@
 //! `POST /v1/query`: `{"sql", "params", "catalog", "schema"}` in, the result streamed out in
 //! the format `Accept` asks for ([`super::format`]).
 
+use std::net::SocketAddr;
+
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +33,12 @@ struct QueryRequest {
     schema: Option<String>,
 }
 
-pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn query(
+    State(shared): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let principal = match caller(&shared, &headers) {
         Ok(principal) => principal,
         Err(refused) => return refused.into_response(),
@@ -57,7 +64,8 @@ pub async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes
             return error(StatusCode::BAD_REQUEST, "BAD_PARAMETER", message).into_response();
         }
     };
-    let session = http_session(&shared, principal, request.catalog, request.schema);
+    let session = http_session(&shared, principal, request.catalog, request.schema)
+        .with_client_address(Some(client));
     let result = match shared
         .engine
         .execute_with(&session, &request.sql, params)

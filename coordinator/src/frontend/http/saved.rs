@@ -10,10 +10,11 @@
 //!   as no table it reads has a new snapshot.
 
 use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -176,6 +177,7 @@ fn parse_query_string(raw: Option<&str>) -> Result<ResultRequest, String> {
 
 pub async fn result(
     State(shared): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -198,7 +200,8 @@ pub async fn result(
         Ok(format) => format,
         Err(refused) => return *refused,
     };
-    let session = http_session(&shared, principal, request.catalog, request.schema);
+    let session = http_session(&shared, principal, request.catalog, request.schema)
+        .with_client_address(Some(client));
     let vars = session.vars();
     let etag_of = |snapshots: &[(TableRef, Option<SnapshotId>)]| {
         etag(

@@ -133,6 +133,7 @@ impl Connection {
                 .unwrap_or_else(|| "anonymous".to_string());
             self.engine
                 .session_for(Principal::new(user), FrontEnd::Postgres)
+                .with_client_address(Some(client.socket_addr()))
         })
     }
 

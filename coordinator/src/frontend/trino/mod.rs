@@ -13,10 +13,11 @@
 //! Trino's error objects ([`errors`]). Session statements of Trino's dialect are answered
 //! here ([`statement`]); all SQL goes through the one [`Engine`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -78,7 +79,12 @@ struct Answer {
     headers: HeaderMap,
 }
 
-async fn submit(State(trino): State<Trino>, headers: HeaderMap, body: Bytes) -> Response {
+async fn submit(
+    State(trino): State<Trino>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let uris = uris(&headers);
     let client = match ClientSession::from_headers(&headers) {
         Ok(client) => client,
@@ -94,7 +100,10 @@ async fn submit(State(trino): State<Trino>, headers: HeaderMap, body: Bytes) -> 
     if sql.trim().is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "SQL statement is empty");
     }
-    let session = trino.engine.session_for(principal.clone(), FrontEnd::Trino);
+    let session = trino
+        .engine
+        .session_for(principal.clone(), FrontEnd::Trino)
+        .with_client_address(Some(peer));
     if let Err(e) = apply_client_session(&trino.engine, &session, &client) {
         return answer_error(&uris, &e);
     }
