@@ -195,20 +195,27 @@ pub async fn run(
     // grace period, then close the servers and stop the in-process executors.
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let lifecycle = engine.lifecycle().clone();
-    let server = tokio::spawn(serve(listener, frontend, registry.clone(), async move {
-        shutdown.await;
-        lifecycle.begin_stop();
-        let running = lifecycle.running();
-        println!("lakegate: stopping; taking no new queries, {running} still running");
-        if !lifecycle.wait_idle(grace).await {
-            println!(
-                "lakegate: {} queries still running after {} s; closing",
-                lifecycle.running(),
-                grace.as_secs()
-            );
-        }
-        let _ = stop_tx.send(true);
-    }));
+    let secret = config.cluster.secret();
+    let server = tokio::spawn(serve(
+        listener,
+        frontend,
+        registry.clone(),
+        secret,
+        async move {
+            shutdown.await;
+            lifecycle.begin_stop();
+            let running = lifecycle.running();
+            println!("lakegate: stopping; taking no new queries, {running} still running");
+            if !lifecycle.wait_idle(grace).await {
+                println!(
+                    "lakegate: {} queries still running after {} s; closing",
+                    lifecycle.running(),
+                    grace.as_secs()
+                );
+            }
+            let _ = stop_tx.send(true);
+        },
+    ));
     if let Some(registry) = &registry {
         wait_for_executors(registry, local_executors).await;
     }
@@ -239,6 +246,7 @@ pub fn executor_options(config: &Config) -> ExecutorOptions {
         drain_timeout: Duration::from_secs(config.cluster.drain_timeout_secs),
         advertise_host: Some(config.cluster.executor_advertise_host.clone())
             .filter(|host| !host.is_empty()),
+        secret: config.cluster.secret(),
     }
 }
 

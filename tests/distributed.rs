@@ -1,6 +1,6 @@
 //! A coordinator and executors as separate processes on loopback: TPC-H answers with 1, 2 and
-//! 3 executors, leaf work on several of them, a killed executor costing a retry, and a cancelled
-//! query leaving no task behind.
+//! 3 executors, leaf work on several of them, a killed executor costing a retry, a cancelled
+//! query leaving no task behind, and a cluster secret guarding executors and the registry.
 
 mod common;
 
@@ -386,4 +386,80 @@ async fn a_terminated_coordinator_finishes_running_queries_and_refuses_new_ones(
         .exited_within(Duration::from_secs(30))
         .await;
     assert!(status.success(), "the coordinator exited with {status}");
+}
+
+/// A raw unary call to an executor's worker service (`GetWorkerInfo`, an empty request), with
+/// or without the cluster secret: the status code it gets.
+async fn worker_call(url: &str, secret: Option<&str>) -> tonic::Code {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect to the executor");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let mut request = tonic::Request::new(());
+    if let Some(secret) = secret {
+        request.metadata_mut().insert(
+            lakegate_proto::cluster_secret::CLUSTER_SECRET_HEADER,
+            secret.parse().expect("header value"),
+        );
+    }
+    let path = "/worker.WorkerService/GetWorkerInfo".parse().expect("path");
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    match grpc.unary(request, path, codec).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_secret_guards_executors_and_the_registry() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let baseline = baseline_context(lake).await;
+    let secret = vec![
+        "--set".to_string(),
+        "cluster.shared_secret=s3cret".to_string(),
+    ];
+    let warehouse = lake.warehouse.display().to_string();
+    let mut cluster = Cluster::start_with(&warehouse, 2, &[], &secret).await;
+
+    // Stages on several executors exchange data with the secret: the answer is right.
+    let sql = "SELECT l_returnflag, l_linestatus, count(*), sum(l_quantity) FROM lineitem \
+               GROUP BY l_returnflag, l_linestatus";
+    let expected = baseline_rows(&baseline, sql).await;
+    assert_same_rows(
+        "with a cluster secret",
+        sql,
+        &expected,
+        &run_flight(&cluster, sql).await,
+    );
+
+    for (_, url) in &cluster.executors {
+        assert_eq!(
+            worker_call(url, None).await,
+            tonic::Code::Unauthenticated,
+            "{url} ran a call without the secret"
+        );
+        assert_eq!(
+            worker_call(url, Some("guess")).await,
+            tonic::Code::Unauthenticated,
+            "{url} ran a call with a wrong secret"
+        );
+        assert_ne!(
+            worker_call(url, Some("s3cret")).await,
+            tonic::Code::Unauthenticated,
+            "{url} refused the secret"
+        );
+    }
+
+    // An executor without the secret is never registered, so it is sent nothing.
+    cluster.add_executor(&["--set", "cluster.shared_secret="]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        cluster.registry().await.len(),
+        2,
+        "an executor without the secret registered"
+    );
 }

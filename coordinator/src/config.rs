@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use lakegate_proto::cluster_secret::ClusterSecret;
 use serde::Deserialize;
 
 /// Prefix of environment variables that override configuration keys.
@@ -291,6 +292,28 @@ pub struct ClusterConfig {
     /// How long an executor told to stop (SIGTERM) waits for its running queries; keep it
     /// below the orchestrator's grace period (Kubernetes' `terminationGracePeriodSeconds`).
     pub drain_timeout_secs: u64,
+    /// The secret coordinator and executors present to each other: executors run plan
+    /// fragments only for callers that have it, the coordinator registers only executors that
+    /// have it. Set it from the environment (`LAKEGATE_CLUSTER_SHARED_SECRET`). Unset: open.
+    pub shared_secret: Option<Redacted>,
+}
+
+/// A credential in the configuration: read like a string, printed as `<set>`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<set>")
+    }
+}
+
+impl ClusterConfig {
+    /// The cluster's shared secret, as both sides check and present it.
+    pub fn secret(&self) -> ClusterSecret {
+        ClusterSecret::new(self.shared_secret.as_ref().map(|s| s.0.as_str()))
+    }
 }
 
 impl Default for ClusterConfig {
@@ -304,6 +327,7 @@ impl Default for ClusterConfig {
             heartbeat_timeout_ms: 10_000,
             bytes_per_task: 64 * 1024 * 1024,
             drain_timeout_secs: 60,
+            shared_secret: None,
         }
     }
 }

@@ -36,6 +36,7 @@ use iceberg::io::FileIO;
 use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
 use lakegate_executor::scan::{HiddenColumn, IcebergScanOptions, desired_task_count, scale_up};
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
+use lakegate_proto::cluster_secret::{CLUSTER_SECRET_HEADER, ClusterSecret};
 use tracing::Instrument;
 
 use crate::access::{AccessControl, AccessView, TableAccess, TablePolicy, fingerprint};
@@ -100,6 +101,8 @@ struct Cluster {
     /// Encodes scans into plan fragments; executors decode with their own storage access.
     file_io: FileIO,
     bytes_per_task: usize,
+    /// Presented with every fragment: executors run nothing without it.
+    secret: ClusterSecret,
 }
 
 impl Engine {
@@ -170,6 +173,7 @@ impl Engine {
                 registry,
                 file_io: file_io(config),
                 bytes_per_task: config.cluster.bytes_per_task,
+                secret: config.cluster.secret(),
             }),
             lifecycle: Arc::default(),
             tracker: Arc::default(),
@@ -780,7 +784,11 @@ impl Engine {
                 let mut scan_options = IcebergScanOptions::default();
                 scan_options.bytes_per_task = cluster.bytes_per_task;
                 builder
-                    .with_distributed_passthrough_headers(fragment_headers(id, &self.limits)?)
+                    .with_distributed_passthrough_headers(fragment_headers(
+                        id,
+                        &self.limits,
+                        &cluster.secret,
+                    )?)
                     .map_err(EngineError::planning)?
                     .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
                     .with_distributed_planner()
@@ -981,8 +989,13 @@ fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, Engine
 }
 
 /// Headers every plan fragment of query `id` carries to its executor: which query it belongs
-/// to, so its fragments there share one memory pool, and that pool's size.
-fn fragment_headers(id: QueryId, limits: &RunLimits) -> Result<HeaderMap, EngineError> {
+/// to, so its fragments there share one memory pool, that pool's size, and the cluster's
+/// secret.
+fn fragment_headers(
+    id: QueryId,
+    limits: &RunLimits,
+    secret: &ClusterSecret,
+) -> Result<HeaderMap, EngineError> {
     let value = |text: String| {
         HeaderValue::from_str(&text)
             .map_err(|e| EngineError::Internal(format!("fragment header {text:?}: {e}")))
@@ -991,6 +1004,14 @@ fn fragment_headers(id: QueryId, limits: &RunLimits) -> Result<HeaderMap, Engine
     headers.insert(QUERY_ID_HEADER, value(id.to_string())?);
     if let Some(limit) = limits.memory_limit_bytes {
         headers.insert(MEMORY_LIMIT_HEADER, value(limit.to_string())?);
+    }
+    if let Some(secret) = secret.header_value() {
+        headers.insert(
+            CLUSTER_SECRET_HEADER,
+            HeaderValue::from_str(secret).map_err(|_| {
+                EngineError::Internal("cluster.shared_secret is not a valid header value".into())
+            })?,
+        );
     }
     Ok(headers)
 }

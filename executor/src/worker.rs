@@ -23,11 +23,14 @@ use datafusion_distributed::grpc::{GetTaskProgressRequest, ObservabilityServiceC
 use datafusion_distributed::{
     DistributedExt, Worker, WorkerQueryContext, WorkerResolver, WorkerSessionBuilder,
 };
+use http::{HeaderMap, HeaderValue};
 use iceberg::io::FileIO;
+use lakegate_proto::cluster_secret::{CLUSTER_SECRET_HEADER, ClusterSecret};
 use lakegate_proto::registry::HeartbeatRequest;
 use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic::service::interceptor::InterceptedService;
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
@@ -53,6 +56,9 @@ pub struct ExecutorOptions {
     /// The host others reach this executor at, when it is not the address it listens on
     /// (a pod listening on `0.0.0.0` advertises its pod IP).
     pub advertise_host: Option<String>,
+    /// Required of every caller sending plan fragments, presented with heartbeats and with
+    /// this executor's own calls to other executors.
+    pub secret: ClusterSecret,
 }
 
 /// Why an executor stopped with an error.
@@ -74,6 +80,7 @@ struct ExecutorSessionBuilder {
     memory_limit: Option<usize>,
     pools: QueryPools,
     running: RunningTasks,
+    secret: ClusterSecret,
 }
 
 #[async_trait]
@@ -88,6 +95,18 @@ impl WorkerSessionBuilder for ExecutorSessionBuilder {
             builder = builder.with_runtime_env(Arc::new(runtime));
         }
         let running = self.running.clone();
+        if let Some(secret) = self.secret.header_value() {
+            // A fragment reading another stage calls the executors holding it: they ask for
+            // the secret too.
+            let mut headers = HeaderMap::new();
+            let value = HeaderValue::from_str(secret).map_err(|_| {
+                DataFusionError::Configuration(
+                    "cluster.shared_secret is not a valid header value".into(),
+                )
+            })?;
+            headers.insert(CLUSTER_SECRET_HEADER, value);
+            builder = builder.with_distributed_passthrough_headers(headers)?;
+        }
         Ok(builder
             .with_distributed_user_codec(
                 IcebergScanCodec::new(self.file_io.clone()).counting(running),
@@ -126,6 +145,7 @@ pub async fn run_executor(
         memory_limit: options.memory_limit,
         pools: QueryPools::default(),
         running: running.clone(),
+        secret: options.secret.clone(),
     });
     let executor_id = uuid::Uuid::new_v4().to_string();
     let (draining_tx, draining_rx) = watch::channel(false);
@@ -147,6 +167,7 @@ pub async fn run_executor(
         running: running.clone(),
     });
 
+    let secret = options.secret.clone();
     let drain_url = url.clone();
     let drain = async move {
         shutdown.await;
@@ -158,8 +179,9 @@ pub async fn run_executor(
         wait_until_idle(&drain_url, &options).await;
     };
     let observability = worker.with_observability_service(Arc::new(NoPeers));
+    let worker_server = InterceptedService::new(worker.into_worker_server(), secret);
     let served = tonic::transport::Server::builder()
-        .add_service(worker.into_worker_server())
+        .add_service(worker_server)
         .add_service(observability)
         .add_service(flight.into_server())
         .serve_with_incoming_shutdown(incoming(listener), drain)
@@ -212,6 +234,10 @@ async fn heartbeat_loop(
             client = ExecutorRegistryClient::connect(options.coordinator.clone())
                 .await
                 .ok();
+        }
+        let mut request = tonic::Request::new(request);
+        if let Err(status) = options.secret.attach(request.metadata_mut()) {
+            tracing::error!(%status, "heartbeat not sent");
         }
         if let Some(c) = client.as_mut()
             && let Err(status) = c.heartbeat(request).await

@@ -4,6 +4,9 @@
 //!   byte ranges of data files that executors read.
 //! * [`registry`]: executors registering with the coordinator and sending heartbeats.
 //! * [`flight_sql`]: handles the Flight SQL front end gives to clients.
+//! * [`cluster_secret`]: the secret coordinator and executors present to each other.
+
+pub mod cluster_secret;
 
 /// Iceberg scan splits (`proto/lakegate/scan.proto`).
 pub mod scan {
