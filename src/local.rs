@@ -16,6 +16,7 @@ use lakegate_coordinator::frontend::{http, postgres};
 use lakegate_coordinator::registry::ExecutorRegistry;
 use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::server::serve;
+use lakegate_coordinator::tls::{TlsError, listener_identity, postgres_identity};
 use lakegate_coordinator::{Authenticator, Config, Engine};
 use lakegate_executor::{ExecutorHandle, ExecutorOptions, run_executor};
 use tokio::net::TcpListener;
@@ -39,7 +40,7 @@ pub enum LocalError {
     #[error(transparent)]
     Saved(#[from] lakegate_coordinator::saved::SavedError),
     #[error(transparent)]
-    PostgresTls(#[from] lakegate_coordinator::frontend::postgres::tls::TlsError),
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -86,8 +87,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(Ready),
 ) -> Result<(), LocalError> {
-    // Checked first: a broken policy must stop the start before anything slow happens.
+    // Checked first: a broken policy or certificate must stop the start before anything slow
+    // happens.
     let access = Arc::new(AccessControl::from_config(&config.auth)?);
+    let tls = listener_identity(&config.server)?;
+    let postgres_tls = postgres_identity(&config.server)?;
     if access.is_configured() && config.auth.mode == AuthMode::Open {
         tracing::warn!(
             "access control with auth.mode = \"open\" trusts the user name every client sends"
@@ -143,8 +147,15 @@ pub async fn run(
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(|source| LocalError::Listen { addr, source })?;
-        let mut options = executor_options(&config);
+        let mut options = executor_options(&config)?;
         options.coordinator = format!("http://{bound}");
+        if let Some(tls) = &tls {
+            // The coordinator's port speaks only TLS now; its certificate must name localhost.
+            options.coordinator = format!("https://localhost:{}", bound.port());
+            if options.coordinator_ca.is_none() {
+                options.coordinator_ca = Some(tls.cert_pem.clone());
+            }
+        }
         // In-process executors listen on loopback and are reached there.
         options.advertise_host = None;
         let mut stop = stop_rx.clone();
@@ -166,10 +177,6 @@ pub async fn run(
 
     let (http_listener, http_bound) = bind(config.server.http_addr).await?;
     let (postgres_listener, postgres_bound) = bind(config.server.postgres_addr).await?;
-    let postgres_tls = postgres::tls::acceptor(
-        config.server.postgres_tls_cert.as_deref(),
-        config.server.postgres_tls_key.as_deref(),
-    )?;
     let mut postgres_stop = stop_rx.clone();
     let postgres = tokio::spawn(postgres::serve(
         postgres_listener,
@@ -186,6 +193,7 @@ pub async fn run(
         engine.clone(),
         auth.clone(),
         saved,
+        tls.clone(),
         async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         },
@@ -201,6 +209,7 @@ pub async fn run(
         frontend,
         registry.clone(),
         secret,
+        tls.clone(),
         async move {
             shutdown.await;
             lifecycle.begin_stop();
@@ -236,8 +245,16 @@ pub async fn run(
 }
 
 /// The executor settings of `config`, reading the lake with this process's storage settings.
-pub fn executor_options(config: &Config) -> ExecutorOptions {
-    ExecutorOptions {
+pub fn executor_options(config: &Config) -> Result<ExecutorOptions, TlsError> {
+    let coordinator_ca = match &config.cluster.tls_ca {
+        Some(path) => Some(std::fs::read(path).map_err(|e| TlsError::File {
+            setting: "cluster.tls_ca",
+            path: path.clone(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    Ok(ExecutorOptions {
         coordinator: config.cluster.coordinator_url.clone(),
         heartbeat_interval: Duration::from_millis(config.cluster.heartbeat_interval_ms),
         memory_limit: (config.query.memory_limit_bytes > 0)
@@ -247,7 +264,8 @@ pub fn executor_options(config: &Config) -> ExecutorOptions {
         advertise_host: Some(config.cluster.executor_advertise_host.clone())
             .filter(|host| !host.is_empty()),
         secret: config.cluster.secret(),
-    }
+        coordinator_ca,
+    })
 }
 
 /// Waits (boundedly) until the in-process executors have registered, so the first query

@@ -194,6 +194,7 @@ impl ServerArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    lakegate_coordinator::tls::install_crypto_provider();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
@@ -273,7 +274,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            let options = local::executor_options(&config);
+            let options = local::executor_options(&config).map_err(|e| e.to_string())?;
             run_executor(listener, options, stop_signal(), |handle| {
                 println!("executor listening on {}", handle.url);
             })

@@ -427,22 +427,7 @@ print(login("ana", "pa55", "password"))
 async fn tls_is_offered_with_a_configured_certificate() {
     let lake = shared_lake().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl (.ci/run installs it)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let common::TestCertificates { cert, key, ca } = common::TestCertificates::make(dir.path());
     let cert_setting = format!("server.postgres_tls_cert={}", cert.display());
     let key_setting = format!("server.postgres_tls_key={}", key.display());
     let server = LocalServer::start(
@@ -464,8 +449,8 @@ async fn tls_is_offered_with_a_configured_certificate() {
         assert!(output.status.success(), "{options}: {stderr}");
         stdout
     };
-    // The server's certificate checks out against itself as the trusted root.
-    let rootcert = format!("sslmode=verify-ca sslrootcert={}", cert.display());
+    // The server's certificate checks out against the CA that signed it.
+    let rootcert = format!("sslmode=verify-ca sslrootcert={}", ca.display());
     let stdout = connect(&rootcert);
     assert!(stdout.contains("SSL connection (protocol: TLS"), "{stdout}");
     assert!(stdout.lines().any(|l| l == "5"), "{stdout}");

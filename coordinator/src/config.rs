@@ -153,6 +153,11 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     /// The PostgreSQL wire protocol.
     pub postgres_addr: SocketAddr,
+    /// PEM certificate chain and private key for TLS on Flight SQL and HTTP (both or
+    /// neither); plaintext is then refused there. PostgreSQL offers TLS with them too unless
+    /// `postgres_tls_*` are set.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// PEM certificate chain and private key for TLS on the PostgreSQL port (both or neither).
     pub postgres_tls_cert: Option<PathBuf>,
     pub postgres_tls_key: Option<PathBuf>,
@@ -187,6 +192,8 @@ impl Default for ServerConfig {
             flight_sql_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             postgres_addr: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            tls_cert: None,
+            tls_key: None,
             postgres_tls_cert: None,
             postgres_tls_key: None,
             shutdown_grace_secs: 60,
@@ -296,6 +303,10 @@ pub struct ClusterConfig {
     /// fragments only for callers that have it, the coordinator registers only executors that
     /// have it. Set it from the environment (`LAKEGATE_CLUSTER_SHARED_SECRET`). Unset: open.
     pub shared_secret: Option<Redacted>,
+    /// PEM certificates an executor trusts for an `https://` coordinator_url (the
+    /// coordinator's `server.tls_cert` or its CA). `lakegate local` falls back to
+    /// `server.tls_cert` itself, which then has to name `localhost`.
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// A credential in the configuration: read like a string, printed as `<set>`.
@@ -328,6 +339,7 @@ impl Default for ClusterConfig {
             bytes_per_task: 64 * 1024 * 1024,
             drain_timeout_secs: 60,
             shared_secret: None,
+            tls_ca: None,
         }
     }
 }

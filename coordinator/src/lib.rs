@@ -34,6 +34,7 @@ pub mod server;
 pub mod session;
 pub mod statement;
 pub mod time_travel;
+pub mod tls;
 pub mod tracker;
 
 pub use auth::{Authenticator, Principal};

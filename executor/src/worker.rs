@@ -31,6 +31,7 @@ use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
@@ -59,6 +60,9 @@ pub struct ExecutorOptions {
     /// Required of every caller sending plan fragments, presented with heartbeats and with
     /// this executor's own calls to other executors.
     pub secret: ClusterSecret,
+    /// PEM certificates trusted for an `https://` coordinator (its port serves Flight SQL and
+    /// the registry over TLS when `server.tls_*` are set).
+    pub coordinator_ca: Option<Vec<u8>>,
 }
 
 /// Why an executor stopped with an error.
@@ -231,9 +235,13 @@ async fn heartbeat_loop(
             scans_started: running.started() as u64,
         };
         if client.is_none() {
-            client = ExecutorRegistryClient::connect(options.coordinator.clone())
-                .await
-                .ok();
+            client = match registry_client(&options).await {
+                Ok(connected) => Some(connected),
+                Err(e) => {
+                    tracing::warn!(coordinator = %options.coordinator, error = %e, "cannot reach the coordinator");
+                    None
+                }
+            };
         }
         let mut request = tonic::Request::new(request);
         if let Err(status) = options.secret.attach(request.metadata_mut()) {
@@ -250,6 +258,21 @@ async fn heartbeat_loop(
             _ = draining.changed() => {}
         }
     }
+}
+
+/// A registry client for the coordinator in `options`, over TLS for an `https://` one.
+async fn registry_client(
+    options: &ExecutorOptions,
+) -> Result<ExecutorRegistryClient<tonic::transport::Channel>, tonic::transport::Error> {
+    let mut endpoint = Endpoint::from_shared(options.coordinator.clone())?;
+    if options.coordinator.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = &options.coordinator_ca {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        endpoint = endpoint.tls_config(tls)?;
+    }
+    Ok(ExecutorRegistryClient::new(endpoint.connect().await?))
 }
 
 /// Tasks the worker holds: a task stays registered until its query ends, normally or not, so

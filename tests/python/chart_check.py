@@ -115,6 +115,28 @@ def main():
         else:
             check("postgres-tls" not in volumes and "postgres_tls" not in toml,
                   f"{name}: no PostgreSQL TLS without a Secret")
+        tls = values.get("coordinator", {}).get("tlsSecret")
+        executor = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-executor"))
+        executor_pod = executor["spec"]["template"]["spec"]
+        if tls:
+            served = pod["containers"][0]
+            probe_schemes = {
+                served["readinessProbe"]["httpGet"].get("scheme"),
+                served["livenessProbe"]["httpGet"].get("scheme"),
+            }
+            ca_volume = next(v for v in executor_pod["volumes"] if v["name"] == "tls-ca")
+            check(volumes["tls"]["secret"]["secretName"] == tls
+                  and 'tls_cert = "/etc/lakegate-tls/tls.crt"' in toml
+                  and 'tls_ca = "/etc/lakegate-tls-ca/ca.crt"' in toml
+                  and 'coordinator_url = "https://' in toml
+                  and probe_schemes == {"HTTPS"},
+                  f"{name}: TLS on every listener, executors reach the coordinator over https")
+            check(ca_volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}],
+                  f"{name}: executors get the CA only, never the coordinator's key")
+        else:
+            check("tls" not in volumes and "tls_cert" not in toml.replace("postgres_tls_cert", "")
+                  and 'coordinator_url = "http://' in toml,
+                  f"{name}: no TLS without a Secret")
         access = values.get("auth", {}).get("accessControl", {}).get("configMap")
         if access:
             check(volumes["access-control"]["configMap"]["name"] == access

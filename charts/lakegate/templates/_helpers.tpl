@@ -47,7 +47,8 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* The coordinator's in-cluster gRPC address executors register with. */}}
 {{- define "lakegate.coordinatorUrl" -}}
-{{- printf "http://%s-coordinator.%s.svc:%d" (include "lakegate.fullname" .) .Release.Namespace (int .Values.coordinator.ports.flightSql) -}}
+{{- $scheme := ternary "https" "http" (not (empty .Values.coordinator.tlsSecret)) -}}
+{{- printf "%s://%s-coordinator.%s.svc:%d" $scheme (include "lakegate.fullname" .) .Release.Namespace (int .Values.coordinator.ports.flightSql) -}}
 {{- end -}}
 
 {{/* What every lakegate container shares: config file, credentials, users file. */}}

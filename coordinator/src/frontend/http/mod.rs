@@ -35,10 +35,13 @@ mod metrics;
 mod queries;
 mod query;
 mod saved;
+mod tls_listener;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Principal};
 use crate::engine::Engine;
 use crate::saved::SavedQueries;
+use crate::tls::TlsIdentity;
+use tokio_rustls::TlsAcceptor;
 
 /// What every route reads.
 #[derive(Clone)]
@@ -92,12 +95,22 @@ pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
     saved: Arc<SavedQueries>,
+    tls: Option<TlsIdentity>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(engine, auth, saved).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(engine, auth, saved);
+    match tls {
+        Some(identity) => {
+            let acceptor = TlsAcceptor::from(identity.server_config(&[b"h2", b"http/1.1"]));
+            tls_listener::serve(listener, app, acceptor, shutdown).await
+        }
+        None => {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
 
 /// The caller, from the `authorization` header; a JSON 401 naming the problem otherwise.

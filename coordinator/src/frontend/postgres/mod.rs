@@ -9,7 +9,8 @@
 //! [`Engine`]; types and values are mapped in [`types`], errors carry SQLSTATE codes.
 //! `BEGIN`/`COMMIT`/`ROLLBACK` are accepted as no-ops (every read is autocommit) and `SHOW`
 //! answers session variables. A cancel request stops the connection's running query on every
-//! executor (SQLSTATE 57014). TLS is offered when a certificate is configured ([`tls`]).
+//! executor (SQLSTATE 57014). TLS is offered when a certificate is configured
+//! ([`crate::tls`]).
 
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
@@ -34,10 +35,11 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::tokio::TlsAcceptor;
+
+use crate::tls::TlsIdentity;
 use tokio::net::TcpListener;
 
 mod login;
-pub mod tls;
 mod types;
 
 pub use login::scram_verifier;
@@ -52,14 +54,15 @@ use crate::tracker::FrontEnd;
 use login::Login;
 
 /// Serves PostgreSQL clients on `listener` until `shutdown` completes; clients that ask for
-/// TLS get it when `tls` is set ([`tls::acceptor`]).
+/// TLS get it when `tls` is set ([`crate::tls::postgres_identity`]).
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
-    tls: Option<TlsAcceptor>,
+    tls: Option<TlsIdentity>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = tls.map(|identity| TlsAcceptor::from(identity.server_config(&[])));
     tokio::pin!(shutdown);
     // Cancel requests arrive on a connection of their own, naming the connection whose
     // query to stop by its process id and secret key; one registry spans all connections.

@@ -1,0 +1,87 @@
+//! TLS on every coordinator listener from one certificate (`server.tls_cert`/`tls_key`):
+//! Flight SQL, HTTP (API and Trino protocol) and PostgreSQL answer real clients that trust
+//! only that certificate, plaintext is refused on the Flight SQL and HTTP ports, and the
+//! in-process executors still register over the now-encrypted coordinator port.
+
+mod common;
+
+use std::process::Command;
+
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use common::{LocalServer, TestCertificates, collect_query, python, rows, shared_lake};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listener_speaks_tls_and_refuses_plaintext() {
+    lakegate_coordinator::tls::install_crypto_provider();
+    let lake = shared_lake().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let TestCertificates { cert, key, ca } = TestCertificates::make(dir.path());
+    let cert_setting = format!("server.tls_cert={}", cert.display());
+    let key_setting = format!("server.tls_key={}", key.display());
+    let ca_setting = format!("cluster.tls_ca={}", ca.display());
+    let server = LocalServer::start(
+        &lake.warehouse,
+        &[
+            "--set",
+            &cert_setting,
+            "--set",
+            &key_setting,
+            "--set",
+            &ca_setting,
+        ],
+    );
+
+    // The Rust Flight SQL client, trusting the certificate: a lake query, so the in-process
+    // executors (registered over TLS) did the reading.
+    let pem = std::fs::read(&ca).expect("CA certificate");
+    let channel = Endpoint::from_shared(format!("https://localhost:{}", server.port))
+        .expect("endpoint")
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&pem)))
+        .expect("TLS config")
+        .connect()
+        .await
+        .expect("connect over TLS");
+    let sql = "SELECT count(*) FROM system.runtime.executors";
+    let executors = collect_query(FlightSqlServiceClient::new(channel.clone()), sql)
+        .await
+        .expect("executors over TLS");
+    assert_eq!(rows(&executors), vec![vec!["2".to_string()]]);
+    let answer = collect_query(
+        FlightSqlServiceClient::new(channel),
+        "SELECT count(*) FROM tpch.nation",
+    )
+    .await
+    .expect("query over TLS");
+    assert_eq!(rows(&answer), vec![vec!["25".to_string()]]);
+    let plain = match Endpoint::from_shared(format!("http://127.0.0.1:{}", server.port))
+        .expect("endpoint")
+        .connect()
+        .await
+    {
+        Ok(channel) => collect_query(FlightSqlServiceClient::new(channel), "SELECT 1")
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    assert!(!plain, "plaintext Flight SQL was served");
+
+    let output = Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/tls_client.py"
+        ))
+        .args(["--flight", &server.port.to_string()])
+        .args(["--http", &server.http_port.to_string()])
+        .args(["--postgres", &server.postgres_port.to_string()])
+        .arg("--ca")
+        .arg(&ca)
+        .output()
+        .expect("run tls_client.py");
+    assert!(
+        output.status.success(),
+        "tls_client.py failed\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
