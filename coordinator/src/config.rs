@@ -219,6 +219,17 @@ pub struct AuthConfig {
     pub groups_file: Option<PathBuf>,
     /// How often the two files are checked for changes and read again.
     pub access_control_refresh_secs: u64,
+    /// The identity provider's public keys (a JWKS JSON file): JWT bearer tokens signed
+    /// RS256/ES256 by them are accepted on every front end, next to the users file.
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// The `iss` a JWT must carry; unset: any.
+    pub jwt_issuer: Option<String>,
+    /// An `aud` a JWT must carry; unset: any.
+    pub jwt_audience: Option<String>,
+    /// The claim naming the user.
+    pub jwt_user_claim: String,
+    /// The claim listing the user's groups (an array of strings); unset: none from tokens.
+    pub jwt_groups_claim: Option<String>,
     /// Users who see and may cancel every user's queries (`GET /v1/queries`,
     /// `DELETE /v1/queries/{id}`); others see their own. In open mode everyone is one.
     pub operators: Vec<String>,
@@ -231,6 +242,11 @@ impl Default for AuthConfig {
             users_file: None,
             token_ttl_secs: 12 * 3600,
             operators: Vec::new(),
+            jwt_jwks_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_user_claim: "sub".into(),
+            jwt_groups_claim: None,
             access_control_file: None,
             groups_file: None,
             access_control_refresh_secs: 10,

@@ -35,7 +35,9 @@ pub fn engine_status(err: EngineError) -> Status {
 /// Every failed authentication is UNAUTHENTICATED.
 pub fn auth_status(err: AuthError) -> Status {
     match err {
-        AuthError::UsersFile { .. } | AuthError::NoUsersFile => Status::internal(err.to_string()),
+        AuthError::UsersFile { .. } | AuthError::NoUsersFile | AuthError::Jwks { .. } => {
+            Status::internal(err.to_string())
+        }
         _ => Status::unauthenticated(err.to_string()),
     }
 }

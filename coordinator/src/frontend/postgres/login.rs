@@ -19,12 +19,12 @@ use pgwire::api::auth::{
     protocol_negotiation, save_startup_parameters_to_metadata,
 };
 use pgwire::api::{ClientInfo, ConnectionManager, METADATA_USER};
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::startup::PasswordMessageFamily;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rand::RngCore;
 
-use crate::auth::{Authenticator, ScramVerifier};
+use crate::auth::{AuthError, Authenticator, ScramVerifier};
 use crate::pg_compat::SERVER_VERSION;
 
 /// SCRAM iterations for new verifiers: PostgreSQL's default.
@@ -168,6 +168,12 @@ impl AuthSource for Passwords {
         let password = password.trim_end_matches('\0');
         match self.0.login(&user, password) {
             Ok(_) => Ok(Some(())),
+            // A refused identity-provider token says why (expired, audience, signature).
+            Err(e @ AuthError::Jwt(_)) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "FATAL".into(),
+                "28000".into(),
+                e.to_string(),
+            )))),
             Err(_) => Err(PgWireError::InvalidPassword(user)),
         }
     }

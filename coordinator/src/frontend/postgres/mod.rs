@@ -44,7 +44,7 @@ mod types;
 
 pub use login::scram_verifier;
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::Authenticator;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pg_compat::SERVER_VERSION;
@@ -67,7 +67,7 @@ pub async fn serve(
     // Cancel requests arrive on a connection of their own, naming the connection whose
     // query to stop by its process id and secret key; one registry spans all connections.
     let cancels = Arc::new(ConnectionManager::new());
-    let login = Arc::new(Login::new(auth, cancels.clone()));
+    let login = Arc::new(Login::new(auth.clone(), cancels.clone()));
     loop {
         let (socket, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
@@ -80,6 +80,7 @@ pub async fn serve(
             cancels: cancels.clone(),
             connection: Arc::new(Connection {
                 engine: engine.clone(),
+                auth: auth.clone(),
                 session: OnceLock::new(),
                 parser: Arc::new(NoopQueryParser::new()),
             }),
@@ -96,6 +97,7 @@ pub async fn serve(
 /// One client connection: its session and the handlers pgwire calls.
 struct Connection {
     engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
     session: OnceLock<Session>,
     parser: Arc<NoopQueryParser>,
 }
@@ -135,7 +137,7 @@ impl Connection {
                 .cloned()
                 .unwrap_or_else(|| "anonymous".to_string());
             self.engine
-                .session_for(Principal::new(user), FrontEnd::Postgres)
+                .session_for(self.auth.logged_in(&user), FrontEnd::Postgres)
                 .with_client_address(Some(client.socket_addr()))
         })
     }

@@ -16,6 +16,10 @@ use serde::Deserialize;
 
 use crate::config::{AuthConfig, AuthMode};
 
+mod jwt;
+
+pub use jwt::JwtVerifier;
+
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
@@ -58,6 +62,11 @@ pub enum AuthError {
     NoUsersFile,
     #[error("authorization header: {0}")]
     BadHeader(&'static str),
+    /// A JWT was presented and is not accepted; the reason is safe to tell the caller.
+    #[error("JWT refused: {0}")]
+    Jwt(String),
+    #[error("JWKS file {path}: {message}")]
+    Jwks { path: String, message: String },
 }
 
 /// Credentials as a request carries them in its `authorization` header, whatever the protocol.
@@ -207,6 +216,11 @@ pub struct Authenticator {
     operators: Vec<String>,
     token_ttl: Duration,
     tokens: Mutex<HashMap<String, (Principal, Instant)>>,
+    /// Identity-provider tokens, when `auth.jwt_jwks_file` is set.
+    jwt: Option<JwtVerifier>,
+    /// The groups of each user's latest valid JWT login, for protocols whose sessions are
+    /// made apart from the login (PostgreSQL).
+    jwt_groups: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Authenticator {
@@ -224,6 +238,8 @@ impl Authenticator {
             operators: config.operators.clone(),
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             tokens: Mutex::new(HashMap::new()),
+            jwt: JwtVerifier::from_config(config)?,
+            jwt_groups: Mutex::new(HashMap::new()),
         })
     }
 
@@ -247,7 +263,25 @@ impl Authenticator {
     }
 
     /// Checks a username and password. In open mode any password is accepted for any name.
+    /// A JWT in the password field (PostgreSQL clients send tokens there) is checked as a
+    /// bearer token naming `user`.
     pub fn login(&self, user: &str, password: &str) -> Result<Principal, AuthError> {
+        if let Some(jwt) = &self.jwt
+            && JwtVerifier::looks_like_jwt(password)
+        {
+            let principal = jwt.verify(password)?;
+            if !user.is_empty() && principal.name != user {
+                return Err(AuthError::Jwt(format!(
+                    "the token is for {}, not {user}",
+                    principal.name
+                )));
+            }
+            self.jwt_groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(principal.name.clone(), principal.groups.clone());
+            return Ok(principal);
+        }
         if self.is_open() {
             return Ok(Principal::new(if user.is_empty() {
                 "anonymous"
@@ -273,7 +307,7 @@ impl Authenticator {
     pub fn principal(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
         match credentials {
             Credentials::Basic { user, password } => self.login(user, password),
-            Credentials::Bearer(token) => self.check_token(token),
+            Credentials::Bearer(token) => self.check_bearer(token),
             Credentials::None => self.anonymous(),
         }
     }
@@ -288,6 +322,31 @@ impl Authenticator {
         tokens.retain(|_, (_, expires)| *expires > now);
         tokens.insert(token.clone(), (principal.clone(), now + self.token_ttl));
         BearerToken(token)
+    }
+
+    /// The principal of a bearer token: one this server issued at login, or an identity
+    /// provider's JWT.
+    pub fn check_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+        match (self.check_token(token), &self.jwt) {
+            (Ok(principal), _) => Ok(principal),
+            (Err(_), Some(jwt)) if JwtVerifier::looks_like_jwt(token) => jwt.verify(token),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// `user` with the groups of their latest JWT login (none without one).
+    pub fn logged_in(&self, user: &str) -> Principal {
+        let groups = self
+            .jwt_groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        Principal {
+            name: user.to_string(),
+            groups,
+        }
     }
 
     /// The principal a token was issued to, while it is valid.
