@@ -217,6 +217,9 @@ pub struct AuthConfig {
     pub access_control_file: Option<PathBuf>,
     /// Trino's group file (`group:user1,user2` lines): groups for access control rules.
     pub groups_file: Option<PathBuf>,
+    /// Trino's resource groups JSON: how many queries run and wait per group of users.
+    /// Unset: every query runs at once.
+    pub resource_groups_file: Option<PathBuf>,
     /// How often the two files are checked for changes and read again.
     pub access_control_refresh_secs: u64,
     /// The identity provider's public keys (a JWKS JSON file): JWT bearer tokens signed
@@ -249,6 +252,7 @@ impl Default for AuthConfig {
             jwt_groups_claim: None,
             access_control_file: None,
             groups_file: None,
+            resource_groups_file: None,
             access_control_refresh_secs: 10,
         }
     }

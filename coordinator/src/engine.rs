@@ -26,11 +26,13 @@ use datafusion::execution::context::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{EmptyRecordBatchStream, execute_stream};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt, display_plan_ascii};
+use futures::StreamExt;
 use http::{HeaderMap, HeaderValue};
 use iceberg::io::FileIO;
 use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
@@ -40,6 +42,7 @@ use lakegate_proto::cluster_secret::{CLUSTER_SECRET_HEADER, ClusterSecret};
 use tracing::Instrument;
 
 use crate::access::{AccessControl, AccessView, TableAccess, TablePolicy, fingerprint};
+use crate::admission::{Admission, AdmissionError, Requester, Slot};
 use crate::audit::{AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
 use crate::cache::{CachedResult, Lookup, ResultCache, StatementKey, cacheable, replay};
@@ -81,6 +84,8 @@ pub struct Engine {
     pg_catalog: Arc<PgCatalog>,
     /// Who may read what, for every query, listing and cached answer.
     access: Arc<AccessControl>,
+    /// How many queries run and wait at once, per resource group.
+    admission: Arc<Admission>,
 }
 
 /// What one query may use: time, runs and memory.
@@ -141,8 +146,16 @@ impl Engine {
             })?,
             None => AuditLog::off(),
         };
+        let admission = match &config.auth.resource_groups_file {
+            Some(path) => Admission::from_file(path).map_err(|e| EngineError::Setting {
+                name: "auth.resource_groups_file".into(),
+                message: e.to_string(),
+            })?,
+            None => Admission::default(),
+        };
         let mut engine = Self::new(Arc::new(lake), config, registry, access);
         engine.tracker = Arc::new(QueryTracker::with_audit(audit));
+        engine.admission = Arc::new(admission);
         Ok(engine)
     }
 
@@ -165,6 +178,7 @@ impl Engine {
         Self {
             pg_catalog: Arc::new(PgCatalog::new(lake.clone(), access.clone())),
             access,
+            admission: Arc::default(),
             lake,
             default_schema: config.catalog.default_schema.clone(),
             config: session_config,
@@ -431,16 +445,12 @@ impl Engine {
             }
             StatementKind::Explain | StatementKind::ExplainAnalyze => {
                 let vars = session.vars();
+                let slot = self.admit(id, session, &vars).await?;
                 let first = self
                     .run_read(id, &vars, classified.statement.clone(), &params)
                     .await?;
-                Ok(guard(
-                    self.clone(),
-                    vars,
-                    classified.statement,
-                    params,
-                    first,
-                ))
+                let result = guard(self.clone(), vars, classified.statement, params, first);
+                Ok(holding(result, slot))
             }
         }
     }
@@ -477,6 +487,8 @@ impl Engine {
             self.tracker.annotate(id, |d| d.cache_hit = true);
             return hit_result(id, &hit);
         }
+        // Only queries that run wait for a slot: the cache hit above took none.
+        let slot = self.admit(id, session, &vars).await?;
         let planned = self
             .plan_read(id, &vars, statement.clone(), &params)
             .await?;
@@ -518,7 +530,42 @@ impl Engine {
         if let Some(leader) = leader {
             result.stream = leader.start(result.stream, result.snapshots.clone());
         }
-        Ok(result)
+        Ok(holding(result, slot))
+    }
+
+    /// Waits for query `id`'s slot in its resource group (shown as QUEUED meanwhile), or
+    /// refuses it when the group's queue is full.
+    async fn admit(
+        &self,
+        id: QueryId,
+        session: &Session,
+        vars: &SessionVars,
+    ) -> Result<Option<Slot>, EngineError> {
+        if !self.admission.is_limited() {
+            return Ok(None);
+        }
+        let groups = self.access_view(vars).subject().groups.clone();
+        let requester = Requester {
+            user: &vars.user,
+            groups: &groups,
+            source: session.front_end().as_str(),
+        };
+        self.tracker.set_queued(id);
+        let slot = self
+            .admission
+            .admit(&requester)
+            .await
+            .map_err(|e| match e {
+                AdmissionError::QueueFull { .. } => EngineError::QueueFull {
+                    message: e.to_string(),
+                },
+                AdmissionError::NoGroup { .. } => EngineError::AccessDenied {
+                    message: e.to_string(),
+                },
+            })?;
+        let queued = slot.as_ref().map_or(Duration::ZERO, |s| s.queued);
+        self.tracker.set_admitted(id, queued);
+        Ok(slot)
     }
 
     /// What `access` lets its user read of each of `tables` (time travel names resolved to
@@ -896,6 +943,20 @@ fn names_hidden_columns(statement: &DfStatement) -> bool {
     HiddenColumn::ALL
         .iter()
         .any(|c| text.contains(&format!("\"{}\"", c.name())))
+}
+
+/// `result`, holding its resource group slot until its last batch is read (or it is dropped).
+fn holding(mut result: QueryResult, slot: Option<Slot>) -> QueryResult {
+    let Some(slot) = slot else {
+        return result;
+    };
+    let schema = result.stream.schema();
+    let batches = result.stream.map(move |batch| {
+        let _held = &slot;
+        batch
+    });
+    result.stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
+    result
 }
 
 /// The result of a statement that returns no rows (`SET`, `USE`).

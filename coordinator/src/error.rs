@@ -25,6 +25,9 @@ pub enum EngineError {
     },
     #[error("schema {schema} not found in catalog {catalog}")]
     UnknownSchema { catalog: String, schema: String },
+    /// The caller's resource group has as many queries waiting as it allows (or none fits).
+    #[error("{message}")]
+    QueueFull { message: String },
     /// The access control rules refuse the caller what the statement reads.
     #[error("{message}")]
     AccessDenied { message: String },

@@ -15,6 +15,7 @@
 //!   [`audit`]: one JSON line per statement.
 
 pub mod access;
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod cache;

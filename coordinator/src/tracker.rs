@@ -61,6 +61,8 @@ impl fmt::Display for FrontEnd {
 /// Where a query is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QueryState {
+    /// Waiting for a slot in its resource group.
+    Queued,
     /// Parsing, resolving tables, pinning snapshots, planning.
     Planning,
     /// Planned; rows flow as the client reads them.
@@ -74,6 +76,7 @@ pub enum QueryState {
 impl QueryState {
     pub fn as_str(self) -> &'static str {
         match self {
+            QueryState::Queued => "QUEUED",
             QueryState::Planning => "PLANNING",
             QueryState::Running => "RUNNING",
             QueryState::Finished => "FINISHED",
@@ -100,6 +103,8 @@ pub struct QueryInfo {
     pub state: QueryState,
     pub started: SystemTime,
     pub elapsed: Duration,
+    /// Time spent waiting for a resource group slot.
+    pub queued: Duration,
     pub rows: u64,
     pub bytes: u64,
     pub error: Option<String>,
@@ -127,6 +132,9 @@ pub struct QueryMetrics {
     pub latency: BTreeMap<FrontEnd, Histogram>,
     /// Queries not yet done, by state.
     pub live: BTreeMap<QueryState, u64>,
+    /// Queries that waited for a resource group slot, and their seconds of waiting in all.
+    pub queued_total: u64,
+    pub queued_secs: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +181,7 @@ pub struct AuditDetails {
 struct Live {
     owner: Principal,
     details: AuditDetails,
+    queued: Duration,
     front_end: FrontEnd,
     sql: String,
     state: QueryState,
@@ -255,6 +264,7 @@ impl QueryTracker {
             Live {
                 owner: owner.clone(),
                 details: AuditDetails::default(),
+                queued: Duration::ZERO,
                 front_end,
                 sql,
                 state: QueryState::Planning,
@@ -316,6 +326,7 @@ impl QueryTracker {
                 state: live.state,
                 started: live.started,
                 elapsed: live.started_at.elapsed(),
+                queued: live.queued,
                 rows: live.counters.rows.load(Ordering::Relaxed),
                 bytes: live.counters.bytes.load(Ordering::Relaxed),
                 error: None,
@@ -338,6 +349,28 @@ impl QueryTracker {
             *metrics.live.entry(live.state).or_default() += 1;
         }
         metrics
+    }
+
+    /// Query `id` waits for a resource group slot.
+    pub fn set_queued(&self, id: QueryId) {
+        if let Some(live) = self.lock().live.get_mut(&id) {
+            live.state = QueryState::Queued;
+        }
+    }
+
+    /// Query `id` got its slot after waiting `queued`, and plans now.
+    pub fn set_admitted(&self, id: QueryId, queued: Duration) {
+        let mut inner = self.lock();
+        if let Some(live) = inner.live.get_mut(&id) {
+            live.state = QueryState::Planning;
+            live.queued = queued;
+        } else {
+            return;
+        }
+        if !queued.is_zero() {
+            inner.metrics.queued_total += 1;
+            inner.metrics.queued_secs += queued.as_secs_f64();
+        }
     }
 
     fn set_running(&self, id: QueryId) {
@@ -374,6 +407,7 @@ impl QueryTracker {
             state,
             started: live.started,
             elapsed,
+            queued: live.queued,
             rows: live.counters.rows.load(Ordering::Relaxed),
             bytes: live.counters.bytes.load(Ordering::Relaxed),
             error,

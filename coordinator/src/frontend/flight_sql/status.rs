@@ -27,7 +27,9 @@ pub fn engine_status(err: EngineError) -> Status {
         }
         EngineError::TimedOut { .. } => Status::deadline_exceeded(message),
         EngineError::Cancelled { .. } => Status::cancelled(message),
-        EngineError::MemoryLimit { .. } => Status::resource_exhausted(message),
+        EngineError::MemoryLimit { .. } | EngineError::QueueFull { .. } => {
+            Status::resource_exhausted(message)
+        }
         EngineError::Execution { .. } | EngineError::Internal(_) => Status::internal(message),
     }
 }

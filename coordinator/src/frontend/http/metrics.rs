@@ -116,6 +116,13 @@ fn queries(out: &mut String, metrics: &QueryMetrics) {
     }
     let _ = writeln!(
         out,
+        "# HELP lakegate_queue_wait_seconds Time queries waited for a resource group slot.\n\
+         # TYPE lakegate_queue_wait_seconds summary\n\
+         lakegate_queue_wait_seconds_sum {}\nlakegate_queue_wait_seconds_count {}",
+        metrics.queued_secs, metrics.queued_total
+    );
+    let _ = writeln!(
+        out,
         "# HELP lakegate_query_duration_seconds Time from a query's arrival to its end, by \
          front end.\n# TYPE lakegate_query_duration_seconds histogram"
     );

@@ -149,6 +149,7 @@ pub(super) fn to_json(query: &QueryInfo) -> Value {
         "sql": query.sql,
         "started": started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "elapsed_ms": query.elapsed.as_millis() as u64,
+        "queued_ms": query.queued.as_millis() as u64,
         "rows": query.rows,
         "bytes": query.bytes,
         "error": query.error,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use datafusion::common::ScalarValue;
@@ -72,10 +72,25 @@ pub async fn query(
         .await
     {
         Ok(result) => result,
-        Err(e) => return engine_error(e).into_response(),
+        Err(e) => return engine_response(e),
     };
     stream_result(format, result)
 }
+
+/// [`engine_error`] as a response; a full resource group queue also says when to retry.
+pub(super) fn engine_response(err: EngineError) -> Response {
+    let queue_full = matches!(err, EngineError::QueueFull { .. });
+    let mut response = engine_error(err).into_response();
+    if queue_full {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    response
+}
+
+/// What a client refused for a full queue is told to wait before retrying.
+const RETRY_AFTER_SECS: &str = "1";
 
 /// The result format `Accept` asks for; a 406 naming what is offered otherwise.
 pub(super) fn format_of(headers: &HeaderMap) -> Result<Format, Box<Response>> {
@@ -175,6 +190,7 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
             (StatusCode::FORBIDDEN, "READ_ONLY")
         }
         EngineError::AccessDenied { .. } => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+        EngineError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "QUERY_QUEUE_FULL"),
         EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
             (StatusCode::BAD_REQUEST, "INVALID_SQL")
         }

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::format::Format;
-use super::query::{engine_error, format_of, http_session, stream_result};
+use super::query::{engine_error, engine_response, format_of, http_session, stream_result};
 use super::{Shared, caller, error};
 use crate::catalog::{SnapshotId, TableRef};
 use crate::saved::SavedError;
@@ -219,7 +219,7 @@ pub async fn result(
             .await
         {
             Ok(snapshots) => snapshots,
-            Err(e) => return engine_error(e).into_response(),
+            Err(e) => return engine_response(e),
         };
         let current = etag_of(&snapshots);
         if matches(wanted, &current) {
@@ -233,7 +233,7 @@ pub async fn result(
         .await
     {
         Ok(result) => result,
-        Err(e) => return engine_error(e).into_response(),
+        Err(e) => return engine_response(e),
     };
     let tag = etag_of(&result.snapshots);
     let mut response = stream_result(format, result);

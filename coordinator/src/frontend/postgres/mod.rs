@@ -470,6 +470,7 @@ fn sqlstate(err: EngineError) -> PgWireError {
         EngineError::UnknownSchema { .. } => "3F000",
         EngineError::Setting { .. } => "22023",
         EngineError::AccessDenied { .. } => "42501",
+        EngineError::QueueFull { .. } => "53300",
         EngineError::Cancelled { .. } | EngineError::TimedOut { .. } => "57014",
         EngineError::MemoryLimit { .. } => "53200",
         EngineError::ShuttingDown => "57P01",

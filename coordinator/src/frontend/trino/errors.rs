@@ -60,6 +60,7 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
         EngineError::Setting { .. } => user("INVALID_SESSION_PROPERTY"),
         EngineError::Cancelled { .. } => user("USER_CANCELED"),
         EngineError::TimedOut { .. } => (131_075, "EXCEEDED_TIME_LIMIT", "INSUFFICIENT_RESOURCES"),
+        EngineError::QueueFull { .. } => (131_074, "QUERY_QUEUE_FULL", "INSUFFICIENT_RESOURCES"),
         EngineError::MemoryLimit { .. } => (
             131_079,
             "EXCEEDED_LOCAL_MEMORY_LIMIT",
