@@ -458,4 +458,42 @@ async fn tls_is_offered_with_a_configured_certificate() {
     let stdout = connect("sslmode=disable");
     assert!(!stdout.contains("SSL connection"), "{stdout}");
     assert!(stdout.lines().any(|l| l == "5"), "{stdout}");
+
+    // Unless TLS is required: then only a TLS client gets in.
+    let strict = LocalServer::start(
+        &lake.warehouse,
+        &[
+            "--set",
+            &cert_setting,
+            "--set",
+            &key_setting,
+            "--set",
+            "server.postgres_require_tls=true",
+        ],
+    );
+    let refused = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} user=ana dbname=lake sslmode=disable",
+            strict.postgres_port
+        ))
+        .args(["-X", "-A", "-t", "-c", "SELECT 1"])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql");
+    let (_, stderr) = text(&refused);
+    assert!(
+        !refused.status.success() && stderr.contains("only TLS"),
+        "{stderr}"
+    );
+    let accepted = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} user=ana dbname=lake sslmode=verify-ca sslrootcert={}",
+            strict.postgres_port,
+            ca.display()
+        ))
+        .args(["-X", "-A", "-t", "-c", "SELECT 1"])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql");
+    assert!(accepted.status.success(), "{}", text(&accepted).1);
 }

@@ -158,6 +158,9 @@ pub struct ServerConfig {
     /// `postgres_tls_*` are set.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Refuse PostgreSQL clients that do not ask for TLS (as `hostssl` lines do); without it
+    /// they are served in the clear, as `host` lines allow.
+    pub postgres_require_tls: bool,
     /// PEM certificate chain and private key for TLS on the PostgreSQL port (both or neither).
     pub postgres_tls_cert: Option<PathBuf>,
     pub postgres_tls_key: Option<PathBuf>,
@@ -194,6 +197,7 @@ impl Default for ServerConfig {
             postgres_addr: SocketAddr::from(([127, 0, 0, 1], 5433)),
             tls_cert: None,
             tls_key: None,
+            postgres_require_tls: false,
             postgres_tls_cert: None,
             postgres_tls_key: None,
             shutdown_grace_secs: 60,

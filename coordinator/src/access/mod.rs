@@ -229,6 +229,6 @@ pub fn fingerprint(policies: &[(TableRef, TablePolicy)]) -> String {
     policies
         .iter()
         .filter(|(_, policy)| !policy.is_unrestricted())
-        .map(|(table, policy)| format!("{table}:{}\u{1}", policy.describe()))
+        .map(|(table, policy)| format!("{table}:{}\u{1}", policy.key))
         .collect()
 }

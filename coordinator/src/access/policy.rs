@@ -52,7 +52,7 @@ fn is_user_function(name: &str) -> bool {
 }
 
 impl TablePolicy {
-    /// The policy as text, `current_user` already bound: equal text, equal rows.
+    /// The policy as text, `current_user` already bound, for the audit log.
     pub fn describe(&self) -> String {
         let mut text = match &self.filter {
             Some(filter) => format!("filter {}", filter.bound()),

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::sql::sqlparser::ast::Expr as SqlExpr;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -31,7 +32,12 @@ pub struct Subject {
 pub struct Rules {
     catalogs: Option<Vec<CatalogRule>>,
     tables: Option<Vec<TableRule>>,
+    /// Tells readings of the file apart: a policy's key names the reading it came from.
+    generation: u64,
 }
+
+/// Readings of access control files so far, in this process.
+static READINGS: AtomicU64 = AtomicU64::new(1);
 
 /// A table-rule privilege. The lake is read-only here, so only `SELECT` (and Trino's
 /// `GRANT_SELECT`, which implies it) let a user read; the others are accepted so that a
@@ -69,6 +75,10 @@ pub struct TablePolicy {
     pub filter: Option<PolicyExpr>,
     /// Columns by name: masked with an expression, or not readable at all.
     pub columns: BTreeMap<String, ColumnPolicy>,
+    /// Equal for two readers exactly when they read the same rows and values: the reading of
+    /// the file, the rule, and the users its filter and masks are evaluated as. Cheap to
+    /// make on every cache hit, unlike printing the expressions.
+    pub key: String,
 }
 
 impl TablePolicy {
@@ -133,7 +143,11 @@ impl Rules {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        Ok(Self { catalogs, tables })
+        Ok(Self {
+            catalogs,
+            tables,
+            generation: READINGS.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     pub fn restricts_tables(&self) -> bool {
@@ -165,7 +179,7 @@ impl Rules {
         let Some(rules) = &self.tables else {
             return TableAccess::Read(TablePolicy::default());
         };
-        let Some(rule) = rules.iter().find(|r| {
+        let Some((index, rule)) = rules.iter().enumerate().find(|(_, r)| {
             r.who.matches(subject)
                 && r.catalog.is_match(catalog)
                 && r.schema.is_match(schema)
@@ -186,26 +200,38 @@ impl Rules {
                 .and_then(|e| e.user.clone())
                 .unwrap_or_else(|| subject.user.clone())
         };
+        let filter = rule.filter.clone().map(|sql| PolicyExpr {
+            sql,
+            user: as_user(&rule.filter_environment),
+        });
+        let columns: BTreeMap<String, ColumnPolicy> = rule
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let policy = if !c.allow {
+                    ColumnPolicy::Hidden
+                } else {
+                    ColumnPolicy::Masked(PolicyExpr {
+                        sql: c.mask.clone()?,
+                        user: as_user(&c.mask_environment),
+                    })
+                };
+                Some((c.name.clone(), policy))
+            })
+            .collect();
+        let mut key = format!("{}#{index}", self.generation);
+        if let Some(filter) = &filter {
+            key.push_str(&format!("/f:{}", filter.user));
+        }
+        for (column, policy) in &columns {
+            if let ColumnPolicy::Masked(mask) = policy {
+                key.push_str(&format!("/m:{column}:{}", mask.user));
+            }
+        }
         TableAccess::Read(TablePolicy {
-            filter: rule.filter.clone().map(|sql| PolicyExpr {
-                sql,
-                user: as_user(&rule.filter_environment),
-            }),
-            columns: rule
-                .columns
-                .iter()
-                .filter_map(|c| {
-                    let policy = if !c.allow {
-                        ColumnPolicy::Hidden
-                    } else {
-                        ColumnPolicy::Masked(PolicyExpr {
-                            sql: c.mask.clone()?,
-                            user: as_user(&c.mask_environment),
-                        })
-                    };
-                    Some((c.name.clone(), policy))
-                })
-                .collect(),
+            filter,
+            columns,
+            key,
         })
     }
 }
@@ -451,7 +477,7 @@ mod tests {
     fn the_first_matching_rule_decides() {
         let rules = Rules::parse("rules.json", FILE).unwrap();
         let admin = rules.table(&subject("admin", &[]), "lake", "sales", "orders");
-        assert_eq!(admin, TableAccess::Read(TablePolicy::default()));
+        assert!(matches!(admin, TableAccess::Read(p) if p.is_unrestricted()));
         let TableAccess::Read(policy) =
             rules.table(&subject("7", &["merchants"]), "lake", "sales", "orders")
         else {
@@ -467,7 +493,19 @@ mod tests {
         let writer = rules.table(&subject("writer", &[]), "lake", "public", "t");
         assert_eq!(writer, TableAccess::Denied);
         let anyone = rules.table(&subject("x", &[]), "lake", "public", "t");
-        assert_eq!(anyone, TableAccess::Read(TablePolicy::default()));
+        assert!(matches!(anyone, TableAccess::Read(p) if p.is_unrestricted()));
+        // Two merchants read through the same rule as different users: different keys.
+        let key = |user: &str| match rules.table(
+            &subject(user, &["merchants"]),
+            "lake",
+            "sales",
+            "orders",
+        ) {
+            TableAccess::Read(policy) => policy.key,
+            TableAccess::Denied => panic!("{user} reads orders"),
+        };
+        assert_ne!(key("7"), key("8"));
+        assert_eq!(key("7"), key("7"));
         // No rule matches: denied.
         assert_eq!(
             rules.table(&subject("x", &[]), "lake", "sales", "orders"),
@@ -481,7 +519,7 @@ mod tests {
     fn no_sections_allow_everything() {
         let rules = Rules::parse("rules.json", "{}").unwrap();
         let access = rules.table(&subject("x", &[]), "lake", "a", "b");
-        assert_eq!(access, TableAccess::Read(TablePolicy::default()));
+        assert!(matches!(access, TableAccess::Read(p) if p.is_unrestricted()));
     }
 
     #[test]

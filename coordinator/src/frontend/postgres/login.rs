@@ -33,6 +33,8 @@ const SCRAM_ITERATIONS: usize = 4096;
 /// The startup handler of every PostgreSQL connection.
 pub struct Login {
     auth: Arc<Authenticator>,
+    /// Refuse clients that did not negotiate TLS (`server.postgres_require_tls`).
+    require_tls: bool,
     driver: AuthDriver<DefaultServerParameterProvider>,
     cleartext: CleartextPasswordAuth<Passwords>,
     scram: ScramAuth,
@@ -40,9 +42,14 @@ pub struct Login {
 
 impl Login {
     /// Cancel requests find connections through `cancels`, where each login registers.
-    pub fn new(auth: Arc<Authenticator>, cancels: Arc<ConnectionManager>) -> Self {
+    pub fn new(
+        auth: Arc<Authenticator>,
+        cancels: Arc<ConnectionManager>,
+        require_tls: bool,
+    ) -> Self {
         let passwords = Arc::new(Passwords(auth.clone()));
         Self {
+            require_tls,
             driver: AuthDriver::new(server_parameters()).with_connection_manager(cancels),
             cleartext: CleartextPasswordAuth::new(passwords.clone()),
             scram: ScramAuth::new(passwords),
@@ -92,6 +99,14 @@ impl StartupHandler for Login {
     {
         match message {
             PgWireFrontendMessage::Startup(ref startup) => {
+                if self.require_tls && !client.is_secure() {
+                    // As PostgreSQL answers a client that no `hostssl` line lets in.
+                    return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "FATAL".into(),
+                        "28000".into(),
+                        "this server accepts only TLS connections (sslmode=require)".into(),
+                    ))));
+                }
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
                 let mechanism = self.mechanism_for(client);

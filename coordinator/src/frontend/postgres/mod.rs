@@ -60,14 +60,16 @@ pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
     tls: Option<TlsIdentity>,
+    require_tls: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let require_tls = require_tls && tls.is_some();
     let tls = tls.map(|identity| TlsAcceptor::from(identity.server_config(&[])));
     tokio::pin!(shutdown);
     // Cancel requests arrive on a connection of their own, naming the connection whose
     // query to stop by its process id and secret key; one registry spans all connections.
     let cancels = Arc::new(ConnectionManager::new());
-    let login = Arc::new(Login::new(auth.clone(), cancels.clone()));
+    let login = Arc::new(Login::new(auth.clone(), cancels.clone(), require_tls));
     loop {
         let (socket, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
