@@ -79,8 +79,15 @@ struct ServerArgs {
 /// Connects the shell, logging in as `--user` with LAKEGATE_PASSWORD or, at a terminal, a
 /// password typed without echo: up front with `-W`, else once the server refuses the login.
 async fn connect_shell(args: &ShellArgs) -> Result<Shell, String> {
+    let tls_ca = match &args.tls_ca {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("--tls-ca {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let tls_ca = tls_ca.as_deref();
     let Some(user) = args.user.as_deref() else {
-        return Shell::connect(&args.host, args.port, None)
+        return Shell::connect(&args.host, args.port, tls_ca, None)
             .await
             .map_err(|e| e.to_string());
     };
@@ -93,7 +100,7 @@ async fn connect_shell(args: &ShellArgs) -> Result<Shell, String> {
     };
     let mut asked = args.password_prompt && can_ask;
     loop {
-        match Shell::connect(&args.host, args.port, Some((user, &password))).await {
+        match Shell::connect(&args.host, args.port, tls_ca, Some((user, &password))).await {
             Err(ShellError::Login { .. }) if can_ask && !asked => {
                 password = ask_password(user)?;
                 asked = true;
@@ -153,6 +160,10 @@ struct ShellArgs {
     /// Ask for the password before connecting (as psql's -W).
     #[arg(short = 'W', long = "password")]
     password_prompt: bool,
+    /// Connect over TLS (grpc+tls), trusting the CA certificates in this PEM file: for a
+    /// server with `server.tls_cert`.
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<std::path::PathBuf>,
 }
 
 impl ServerArgs {

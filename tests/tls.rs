@@ -66,6 +66,20 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
     };
     assert!(!plain, "plaintext Flight SQL was served");
 
+    // `lakegate shell` over TLS, as an analyst connects.
+    let shell = Command::new(common::lakegate_bin())
+        .args(["shell", "--port", &server.port.to_string(), "--tls-ca"])
+        .arg(&ca)
+        .args(["-c", "SELECT count(*) FROM tpch.region"])
+        .output()
+        .expect("run lakegate shell");
+    let shell_out = String::from_utf8_lossy(&shell.stdout);
+    assert!(
+        shell.status.success() && shell_out.contains('5'),
+        "{shell_out}\n{}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+
     let output = Command::new(python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -19,7 +19,7 @@ use arrow::util::pretty::pretty_format_batches;
 use arrow_flight::error::FlightError;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use futures::TryStreamExt;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 /// Why a shell command failed: the message is what the server or network said.
 #[derive(Debug, thiserror::Error)]
@@ -57,21 +57,26 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Connects to `host:port`; with a user, logs in with the password first.
+    /// Connects to `host:port`, over TLS trusting `tls_ca` (PEM) when given; with a user,
+    /// logs in with the password first.
     pub async fn connect(
         host: &str,
         port: u16,
+        tls_ca: Option<&[u8]>,
         login: Option<(&str, &str)>,
     ) -> Result<Self, ShellError> {
-        let url = format!("http://{host}:{port}");
-        let channel = Endpoint::from_shared(url.clone())
-            .map_err(|source| ShellError::Connect {
-                url: url.clone(),
-                source,
-            })?
-            .connect()
-            .await
-            .map_err(|source| ShellError::Connect { url, source })?;
+        let scheme = if tls_ca.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{host}:{port}");
+        let fail = |source| ShellError::Connect {
+            url: url.clone(),
+            source,
+        };
+        let mut endpoint = Endpoint::from_shared(url.clone()).map_err(fail)?;
+        if let Some(ca) = tls_ca {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
+            endpoint = endpoint.tls_config(tls).map_err(fail)?;
+        }
+        let channel = endpoint.connect().await.map_err(fail)?;
         let mut client = FlightSqlServiceClient::new(channel);
         if let Some((user, password)) = login {
             client
