@@ -18,6 +18,7 @@ use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::server::serve;
 use lakegate_coordinator::tls::{TlsError, listener_identity, postgres_identity};
 use lakegate_coordinator::{Authenticator, Config, Engine};
+use lakegate_executor::worker::WorkerTls;
 use lakegate_executor::{ExecutorHandle, ExecutorOptions, run_executor};
 use tokio::net::TcpListener;
 
@@ -152,8 +153,8 @@ pub async fn run(
         if let Some(tls) = &tls {
             // The coordinator's port speaks only TLS now; its certificate must name localhost.
             options.coordinator = format!("https://localhost:{}", bound.port());
-            if options.coordinator_ca.is_none() {
-                options.coordinator_ca = Some(tls.cert_pem.clone());
+            if options.cluster_ca.is_none() {
+                options.cluster_ca = Some(tls.cert_pem.clone());
             }
         }
         // In-process executors listen on loopback and are reached there.
@@ -247,13 +248,36 @@ pub async fn run(
 
 /// The executor settings of `config`, reading the lake with this process's storage settings.
 pub fn executor_options(config: &Config) -> Result<ExecutorOptions, TlsError> {
-    let coordinator_ca = match &config.cluster.tls_ca {
-        Some(path) => Some(std::fs::read(path).map_err(|e| TlsError::File {
-            setting: "cluster.tls_ca",
-            path: path.clone(),
-            message: e.to_string(),
-        })?),
-        None => None,
+    let read = |setting: &'static str, path: &Option<PathBuf>| {
+        path.as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|e| TlsError::File {
+                    setting,
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+    };
+    let cluster_ca = read("cluster.tls_ca", &config.cluster.tls_ca)?;
+    let worker_tls = match (
+        read("cluster.tls_cert", &config.cluster.tls_cert)?,
+        read("cluster.tls_key", &config.cluster.tls_key)?,
+    ) {
+        (Some(cert_pem), Some(key_pem)) => Some(WorkerTls { cert_pem, key_pem }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(TlsError::Incomplete {
+                present: "cluster.tls_cert",
+                missing: "cluster.tls_key",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(TlsError::Incomplete {
+                present: "cluster.tls_key",
+                missing: "cluster.tls_cert",
+            });
+        }
     };
     Ok(ExecutorOptions {
         coordinator: config.cluster.coordinator_url.clone(),
@@ -265,7 +289,8 @@ pub fn executor_options(config: &Config) -> Result<ExecutorOptions, TlsError> {
         advertise_host: Some(config.cluster.executor_advertise_host.clone())
             .filter(|host| !host.is_empty()),
         secret: config.cluster.secret(),
-        coordinator_ca,
+        cluster_ca,
+        worker_tls,
     })
 }
 

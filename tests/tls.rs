@@ -1,7 +1,8 @@
 //! TLS on every coordinator listener from one certificate (`server.tls_cert`/`tls_key`):
 //! Flight SQL, HTTP (API and Trino protocol) and PostgreSQL answer real clients that trust
 //! only that certificate, plaintext is refused on the Flight SQL and HTTP ports, and the
-//! in-process executors still register over the now-encrypted coordinator port.
+//! executors register over the encrypted coordinator port and serve their own worker ports
+//! over TLS (`cluster.tls_*`), the coordinator and each other verifying them.
 
 mod common;
 
@@ -20,6 +21,8 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
     let cert_setting = format!("server.tls_cert={}", cert.display());
     let key_setting = format!("server.tls_key={}", key.display());
     let ca_setting = format!("cluster.tls_ca={}", ca.display());
+    let worker_cert = format!("cluster.tls_cert={}", cert.display());
+    let worker_key = format!("cluster.tls_key={}", key.display());
     let server = LocalServer::start(
         &lake.warehouse,
         &[
@@ -29,6 +32,12 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
             &key_setting,
             "--set",
             &ca_setting,
+            "--set",
+            &worker_cert,
+            "--set",
+            &worker_key,
+            "--set",
+            "cluster.bytes_per_task=1",
         ],
     );
 
@@ -42,18 +51,46 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
         .connect()
         .await
         .expect("connect over TLS");
-    let sql = "SELECT count(*) FROM system.runtime.executors";
+    let sql = "SELECT url FROM system.runtime.executors";
     let executors = collect_query(FlightSqlServiceClient::new(channel.clone()), sql)
         .await
         .expect("executors over TLS");
-    assert_eq!(rows(&executors), vec![vec!["2".to_string()]]);
-    let answer = collect_query(
-        FlightSqlServiceClient::new(channel),
-        "SELECT count(*) FROM tpch.nation",
-    )
-    .await
-    .expect("query over TLS");
-    assert_eq!(rows(&answer), vec![vec!["25".to_string()]]);
+    let urls: Vec<String> = rows(&executors).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(
+        urls.iter().all(|u| u.starts_with("https://localhost:")),
+        "{urls:?}"
+    );
+    // Stages on both executors, fragments and shuffles over TLS: the answer is DataFusion's.
+    let sql = "SELECT l_returnflag, count(*), sum(l_quantity) FROM tpch.lineitem GROUP BY 1";
+    let answer = collect_query(FlightSqlServiceClient::new(channel), sql)
+        .await
+        .expect("query over TLS");
+    let baseline = common::baseline_context(lake).await;
+    let expected = common::baseline_rows(&baseline, &sql.replace("tpch.", "")).await;
+    common::assert_same_rows("over TLS", sql, &expected, &answer);
+    // An executor's worker port refuses plaintext too.
+    let worker = urls[0].replace("https://", "http://");
+    let plain_worker = match Endpoint::from_shared(worker)
+        .expect("endpoint")
+        .connect()
+        .await
+    {
+        Ok(channel) => {
+            let mut grpc = tonic::client::Grpc::new(channel);
+            grpc.ready().await.is_ok()
+                && grpc
+                    .unary(
+                        tonic::Request::new(()),
+                        "/worker.WorkerService/GetWorkerInfo".parse().expect("path"),
+                        tonic_prost::ProstCodec::<(), ()>::default(),
+                    )
+                    .await
+                    .is_ok()
+        }
+        Err(_) => false,
+    };
+    assert!(!plain_worker, "an executor answered in plaintext");
     let plain = match Endpoint::from_shared(format!("http://127.0.0.1:{}", server.port))
         .expect("endpoint")
         .connect()

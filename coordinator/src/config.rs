@@ -331,6 +331,10 @@ pub struct ClusterConfig {
     /// coordinator's `server.tls_cert` or its CA). `lakegate local` falls back to
     /// `server.tls_cert` itself, which then has to name `localhost`.
     pub tls_ca: Option<PathBuf>,
+    /// An executor's PEM certificate chain and key: its worker port then speaks only TLS,
+    /// and the coordinator and other executors reach it trusting `tls_ca`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A credential in the configuration: read like a string, printed as `<set>`.
@@ -364,6 +368,8 @@ impl Default for ClusterConfig {
             drain_timeout_secs: 60,
             shared_secret: None,
             tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -37,6 +37,7 @@ use http::{HeaderMap, HeaderValue};
 use iceberg::io::FileIO;
 use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
 use lakegate_executor::scan::{HiddenColumn, IcebergScanOptions, desired_task_count, scale_up};
+use lakegate_executor::tls_channels::TlsChannels;
 use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
 use lakegate_proto::cluster_secret::{CLUSTER_SECRET_HEADER, ClusterSecret};
 use tracing::Instrument;
@@ -108,6 +109,8 @@ struct Cluster {
     bytes_per_task: usize,
     /// Presented with every fragment: executors run nothing without it.
     secret: ClusterSecret,
+    /// How fragments reach executors when the cluster speaks TLS (`cluster.tls_ca`).
+    channels: Option<TlsChannels>,
 }
 
 impl Engine {
@@ -154,6 +157,13 @@ impl Engine {
             None => Admission::default(),
         };
         let mut engine = Self::new(Arc::new(lake), config, registry, access);
+        if let (Some(cluster), Some(ca)) = (engine.cluster.as_mut(), &config.cluster.tls_ca) {
+            let pem = std::fs::read(ca).map_err(|e| EngineError::Setting {
+                name: "cluster.tls_ca".into(),
+                message: format!("{}: {e}", ca.display()),
+            })?;
+            cluster.channels = Some(TlsChannels::new(pem));
+        }
         engine.tracker = Arc::new(QueryTracker::with_audit(audit));
         engine.admission = Arc::new(admission);
         Ok(engine)
@@ -188,6 +198,7 @@ impl Engine {
                 file_io: file_io(config),
                 bytes_per_task: config.cluster.bytes_per_task,
                 secret: config.cluster.secret(),
+                channels: None,
             }),
             lifecycle: Arc::default(),
             tracker: Arc::default(),
@@ -830,14 +841,18 @@ impl Engine {
             Some(cluster) => {
                 let mut scan_options = IcebergScanOptions::default();
                 scan_options.bytes_per_task = cluster.bytes_per_task;
-                builder
+                let mut builder = builder
                     .with_distributed_passthrough_headers(fragment_headers(
                         id,
                         &self.limits,
                         &cluster.secret,
                     )?)
                     .map_err(EngineError::planning)?
-                    .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()))
+                    .with_distributed_worker_resolver(RegistryWorkers(cluster.registry.clone()));
+                if let Some(channels) = &cluster.channels {
+                    builder = builder.with_distributed_channel_resolver(channels.clone());
+                }
+                builder
                     .with_distributed_planner()
                     .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
                     .with_distributed_option_extension(scan_options)

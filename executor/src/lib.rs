@@ -14,6 +14,7 @@ pub mod flight;
 pub mod memory;
 pub mod net;
 pub mod scan;
+pub mod tls_channels;
 pub mod tracking;
 pub mod worker;
 

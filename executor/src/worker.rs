@@ -31,13 +31,14 @@ use lakegate_proto::registry::executor_registry_client::ExecutorRegistryClient;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig};
 use url::Url;
 
 use crate::codec::IcebergScanCodec;
 use crate::flight::ExecutorFlight;
 use crate::memory::QueryPools;
 use crate::net::incoming;
+use crate::tls_channels::TlsChannels;
 use crate::tracking::RunningTasks;
 
 /// How an executor runs and whom it reports to.
@@ -61,8 +62,18 @@ pub struct ExecutorOptions {
     /// this executor's own calls to other executors.
     pub secret: ClusterSecret,
     /// PEM certificates trusted for an `https://` coordinator (its port serves Flight SQL and
-    /// the registry over TLS when `server.tls_*` are set).
-    pub coordinator_ca: Option<Vec<u8>>,
+    /// the registry over TLS when `server.tls_*` are set) and for `https://` executors.
+    pub cluster_ca: Option<Vec<u8>>,
+    /// This executor's certificate and key (PEM): its worker port then speaks only TLS and
+    /// it registers an `https://` URL (`cluster.tls_cert`, `cluster.tls_key`).
+    pub worker_tls: Option<WorkerTls>,
+}
+
+/// A PEM certificate chain and private key.
+#[derive(Debug, Clone)]
+pub struct WorkerTls {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
 }
 
 /// Why an executor stopped with an error.
@@ -85,6 +96,8 @@ struct ExecutorSessionBuilder {
     pools: QueryPools,
     running: RunningTasks,
     secret: ClusterSecret,
+    /// How fragments reach other executors when the cluster speaks TLS.
+    channels: Option<TlsChannels>,
 }
 
 #[async_trait]
@@ -111,6 +124,9 @@ impl WorkerSessionBuilder for ExecutorSessionBuilder {
             headers.insert(CLUSTER_SECRET_HEADER, value);
             builder = builder.with_distributed_passthrough_headers(headers)?;
         }
+        if let Some(channels) = &self.channels {
+            builder = builder.with_distributed_channel_resolver(channels.clone());
+        }
         Ok(builder
             .with_distributed_user_codec(
                 IcebergScanCodec::new(self.file_io.clone()).counting(running),
@@ -135,12 +151,21 @@ pub async fn run_executor(
     on_ready: impl FnOnce(ExecutorHandle),
 ) -> Result<(), ExecutorError> {
     let addr = listener.local_addr().map_err(ExecutorError::Address)?;
+    let scheme = if options.worker_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let url_text = match options.advertise_host.as_deref() {
         Some(host) if host.contains(':') && !host.starts_with('[') => {
-            format!("http://[{host}]:{}", addr.port())
+            format!("{scheme}://[{host}]:{}", addr.port())
         }
-        Some(host) => format!("http://{host}:{}", addr.port()),
-        None => format!("http://{addr}"),
+        Some(host) => format!("{scheme}://{host}:{}", addr.port()),
+        // A certificate names a host, not a loopback address.
+        None if options.worker_tls.is_some() && addr.ip().is_loopback() => {
+            format!("{scheme}://localhost:{}", addr.port())
+        }
+        None => format!("{scheme}://{addr}"),
     };
     let url = Url::parse(&url_text).map_err(|_| ExecutorError::Url(url_text))?;
     let running = RunningTasks::default();
@@ -150,6 +175,7 @@ pub async fn run_executor(
         pools: QueryPools::default(),
         running: running.clone(),
         secret: options.secret.clone(),
+        channels: options.cluster_ca.clone().map(TlsChannels::new),
     });
     let executor_id = uuid::Uuid::new_v4().to_string();
     let (draining_tx, draining_rx) = watch::channel(false);
@@ -172,6 +198,7 @@ pub async fn run_executor(
     });
 
     let secret = options.secret.clone();
+    let options_tls = options.worker_tls.clone();
     let drain_url = url.clone();
     let drain = async move {
         shutdown.await;
@@ -184,7 +211,12 @@ pub async fn run_executor(
     };
     let observability = worker.with_observability_service(Arc::new(NoPeers));
     let worker_server = InterceptedService::new(worker.into_worker_server(), secret);
-    let served = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &options_tls {
+        let identity = Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+        server = server.tls_config(ServerTlsConfig::new().identity(identity))?;
+    }
+    let served = server
         .add_service(worker_server)
         .add_service(observability)
         .add_service(flight.into_server())
@@ -201,7 +233,7 @@ async fn wait_until_idle(url: &Url, options: &ExecutorOptions) {
     tokio::time::sleep(options.heartbeat_interval * 2).await;
     let mut progress = None;
     loop {
-        let tasks = running_tasks(&mut progress, url).await;
+        let tasks = running_tasks(&mut progress, url, options.cluster_ca.as_deref()).await;
         if tasks == 0 {
             tracing::info!(executor = %url, "drained: no task left");
             return;
@@ -230,7 +262,7 @@ async fn heartbeat_loop(
         let request = HeartbeatRequest {
             executor_id: executor_id.clone(),
             url: url.to_string(),
-            running_tasks: running_tasks(&mut progress, &url).await,
+            running_tasks: running_tasks(&mut progress, &url, options.cluster_ca.as_deref()).await,
             draining: *draining.borrow(),
             scans_started: running.started() as u64,
         };
@@ -267,7 +299,7 @@ async fn registry_client(
     let mut endpoint = Endpoint::from_shared(options.coordinator.clone())?;
     if options.coordinator.starts_with("https://") {
         let mut tls = ClientTlsConfig::new();
-        if let Some(ca) = &options.coordinator_ca {
+        if let Some(ca) = &options.cluster_ca {
             tls = tls.ca_certificate(Certificate::from_pem(ca));
         }
         endpoint = endpoint.tls_config(tls)?;
@@ -281,11 +313,13 @@ async fn registry_client(
 async fn running_tasks(
     client: &mut Option<ObservabilityServiceClient<tonic::transport::Channel>>,
     url: &Url,
+    ca: Option<&[u8]>,
 ) -> u32 {
     if client.is_none() {
-        *client = ObservabilityServiceClient::connect(url.to_string())
+        *client = own_channel(url, ca)
             .await
-            .ok();
+            .ok()
+            .map(ObservabilityServiceClient::new);
     }
     let Some(c) = client.as_mut() else { return 0 };
     match c.get_task_progress(GetTaskProgressRequest {}).await {
@@ -295,6 +329,22 @@ async fn running_tasks(
             0
         }
     }
+}
+
+/// A channel to this executor's own port, over TLS when it serves TLS.
+async fn own_channel(
+    url: &Url,
+    ca: Option<&[u8]>,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    let mut endpoint = Endpoint::from_shared(url.to_string())?;
+    if url.scheme() == "https" {
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = ca {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        endpoint = endpoint.tls_config(tls)?;
+    }
+    endpoint.connect().await
 }
 
 /// The observability service asks for the cluster's workers; an executor does not know them.
