@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use common::{LocalServer, collect_info, collect_query, rows, shared_lake};
 
 const GROUPS: &str = r#"{
-  "rootGroups": [{"name": "global", "hardConcurrencyLimit": 1, "maxQueued": 1}],
-  "selectors": [{"group": "global"}]
+  "rootGroups": [
+    {"name": "global", "hardConcurrencyLimit": 1, "maxQueued": 1},
+    {"name": "dashboards", "hardConcurrencyLimit": 4, "maxQueued": 10}
+  ],
+  "selectors": [{"source": "superset", "group": "dashboards"}, {"group": "global"}]
 }"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,6 +92,20 @@ async fn a_full_group_queues_then_refuses_on_every_front_end() {
     assert!(
         trino.contains("QUERY_QUEUE_FULL") && trino.contains("INSUFFICIENT_RESOURCES"),
         "{trino}"
+    );
+    // A dashboard naming itself (X-Trino-Source) is selected into its own group, with room.
+    let (_, dashboard) = server
+        .http_request(
+            "POST",
+            "/v1/statement",
+            &[("x-trino-user", "ana"), ("x-trino-source", "superset")],
+            b"SELECT 1 FROM tpch.customer LIMIT 1",
+        )
+        .await;
+    let dashboard = String::from_utf8_lossy(&dashboard);
+    assert!(
+        !dashboard.contains("QUERY_QUEUE_FULL") && !dashboard.contains("\"error\""),
+        "{dashboard}"
     );
     let psql = Command::new("psql")
         .args(["-h", "127.0.0.1", "-p", &server.postgres_port.to_string()])

@@ -1,7 +1,9 @@
 //! Resource groups: how many queries run at once and how many wait, per group, from Trino's
 //! resource groups JSON (`auth.resource_groups_file`): `rootGroups` with `hardConcurrencyLimit`,
 //! `maxQueued` and nested `subGroups` (names may hold `${USER}` and `${SOURCE}`), and
-//! `selectors` matched in order by `user`, `userGroup` and `source` regexes naming the group.
+//! `selectors` matched in order by `user`, `userGroup` and `source` regexes naming the group
+//! (the source is what the client calls itself: `X-Trino-Source`, PostgreSQL's
+//! `application_name`, else the front end's name).
 //!
 //! A query is admitted when it and every group above it have room; otherwise it waits, in
 //! arrival order, unless its group (or one above) already has `maxQueued` waiting: then it is

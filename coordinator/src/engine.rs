@@ -559,7 +559,7 @@ impl Engine {
         let requester = Requester {
             user: &vars.user,
             groups: &groups,
-            source: session.front_end().as_str(),
+            source: session.source(),
         };
         self.tracker.set_queued(id);
         let slot = self

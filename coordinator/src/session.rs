@@ -15,6 +15,9 @@ pub struct Session {
     front_end: FrontEnd,
     /// Where the client connected from, when the front end knows (for the audit log).
     client_address: Option<SocketAddr>,
+    /// What the client says it is (Trino's `X-Trino-Source`, PostgreSQL's
+    /// `application_name`): resource group selectors match it.
+    source: Option<String>,
     vars: RwLock<SessionVars>,
 }
 
@@ -62,6 +65,7 @@ impl Session {
             principal,
             front_end: FrontEnd::Embedded,
             client_address: None,
+            source: None,
             vars: RwLock::new(vars),
         }
     }
@@ -87,6 +91,17 @@ impl Session {
 
     pub fn client_address(&self) -> Option<SocketAddr> {
         self.client_address
+    }
+
+    /// The session of a client that names itself `source`.
+    pub fn with_source(mut self, source: Option<String>) -> Self {
+        self.source = source.filter(|s| !s.is_empty());
+        self
+    }
+
+    /// The client's own name, else its front end's (`flight_sql`, `http`, `trino`, `postgres`).
+    pub fn source(&self) -> &str {
+        self.source.as_deref().unwrap_or(self.front_end.as_str())
     }
 
     pub fn principal(&self) -> &Principal {

@@ -140,6 +140,7 @@ impl Connection {
                 .unwrap_or_else(|| "anonymous".to_string());
             self.engine
                 .session_for(self.auth.logged_in(&user), FrontEnd::Postgres)
+                .with_source(client.metadata().get("application_name").cloned())
                 .with_client_address(Some(client.socket_addr()))
         })
     }

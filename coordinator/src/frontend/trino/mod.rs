@@ -103,7 +103,8 @@ async fn submit(
     let session = trino
         .engine
         .session_for(principal.clone(), FrontEnd::Trino)
-        .with_client_address(Some(peer));
+        .with_client_address(Some(peer))
+        .with_source(client.source.clone());
     if let Err(e) = apply_client_session(&trino.engine, &session, &client) {
         return answer_error(&uris, &e);
     }
