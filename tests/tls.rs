@@ -136,3 +136,51 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A REST catalog over https with a private CA (`catalog.tls_ca`): the shim of the replica
+/// tests serving the shared lake's catalog over TLS, lakegate reading through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_catalog_over_https_with_a_private_ca() {
+    lakegate_coordinator::tls::install_crypto_provider();
+    let lake = shared_lake().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let TestCertificates { cert, key, ca } = TestCertificates::make(dir.path());
+    let catalog_db = lake.warehouse.join("catalog.db");
+    let mut shim = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/iceberg_rest.py"
+        ))
+        .arg("--uri")
+        .arg(format!("sqlite:///{}", catalog_db.display()))
+        .arg("--warehouse")
+        .arg(format!("file://{}", lake.warehouse.display()))
+        .args(["--name", "lake", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the REST catalog");
+    let mut line = String::new();
+    let stdout = shim.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("the catalog's port");
+    let port = line
+        .trim()
+        .strip_prefix("listening ")
+        .expect("listening PORT")
+        .to_string();
+    let uri = format!("catalog.uri=https://localhost:{port}");
+    let trust = format!("catalog.tls_ca={}", ca.display());
+    let server = LocalServer::start(&lake.warehouse, &["--set", &uri, "--set", &trust]);
+    let answer = collect_query(
+        server.flight_client().await,
+        "SELECT count(*) FROM tpch.nation",
+    )
+    .await
+    .expect("a query through the https catalog");
+    let _ = shim.kill();
+    let _ = shim.wait();
+    assert_eq!(rows(&answer), vec![vec!["25".to_string()]]);
+}

@@ -76,6 +76,8 @@ pub struct CatalogConfig {
     /// REST catalogs: a bearer token, when the catalog takes one instead of credentials.
     pub token: Option<String>,
     pub oauth2_server_uri: Option<String>,
+    /// REST catalogs over https: PEM certificates trusted besides the system's (a private CA).
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// A password in the catalog URI (`postgres://user:PASSWORD@host/db`) is never printed.
@@ -97,6 +99,7 @@ impl std::fmt::Debug for CatalogConfig {
             .field("credential", &self.credential.as_ref().map(|_| "<set>"))
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("oauth2_server_uri", &self.oauth2_server_uri)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -112,6 +115,7 @@ impl Default for CatalogConfig {
             credential: None,
             token: None,
             oauth2_server_uri: None,
+            tls_ca: None,
         }
     }
 }

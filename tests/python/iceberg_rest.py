@@ -11,12 +11,14 @@ the same model it reads.
 
     python iceberg_rest.py --uri sqlite:///DIR/catalog.db --warehouse file:///DIR --name lake
 
-prints `listening PORT` once it serves, and serves until killed.
+prints `listening PORT` once it serves, and serves until killed (over https with
+`--tls-cert`/`--tls-key`).
 """
 
 import argparse
 import json
 import os
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -214,9 +216,15 @@ def main():
     parser.add_argument("--warehouse", required=True)
     parser.add_argument("--name", default="lake")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="serve https with this PEM certificate chain")
+    parser.add_argument("--tls-key", help="and this PEM key")
     args = parser.parse_args()
     catalog = SqlCatalog(args.name, uri=args.uri, warehouse=args.warehouse)
     server = serve(catalog, args.port)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()
 

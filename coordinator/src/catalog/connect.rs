@@ -139,6 +139,7 @@ pub async fn connect_catalog(
                 }
             }
             let catalog = RestCatalogBuilder::default()
+                .with_client(rest_client(config)?)
                 .with_storage_factory(storage)
                 .load(name, props)
                 .await
@@ -146,6 +147,30 @@ pub async fn connect_catalog(
             Ok(Arc::new(catalog))
         }
     }
+}
+
+/// The REST catalog's HTTP client: TLS with the system's roots and `catalog.tls_ca`'s.
+fn rest_client(config: &Config) -> Result<reqwest::Client, CatalogError> {
+    let failed = |what: String| CatalogError::Iceberg {
+        what,
+        source: Box::new(iceberg::Error::new(
+            iceberg::ErrorKind::DataInvalid,
+            "REST catalog client",
+        )),
+    };
+    let mut builder = reqwest::Client::builder().use_rustls_tls();
+    if let Some(path) = &config.catalog.tls_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| failed(format!("catalog.tls_ca {}: {e}", path.display())))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| failed(format!("catalog.tls_ca {}: {e}", path.display())))?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| failed(format!("REST catalog HTTP client: {e}")))
 }
 
 /// The `FileIO` this process reads the lake with, from its own storage settings. Decoded scans
