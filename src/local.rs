@@ -127,6 +127,8 @@ pub async fn run(
     });
     let engine = Arc::new(Engine::connect_with(&config, registry.clone(), access).await?);
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);
+    auth.load_jwks(Duration::from_secs(config.auth.jwt_jwks_refresh_secs))
+        .await?;
     let saved = Arc::new(SavedQueries::open(config.state_dir().join("saved"))?);
     let addr = config.server.flight_sql_addr;
     let listener = TcpListener::bind(addr)

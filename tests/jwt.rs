@@ -29,6 +29,16 @@ fn jwt_client(args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_provider_tokens_are_checked_on_every_front_end() {
+    check_tokens(false).await;
+}
+
+/// The same, with the key set fetched from the provider's JWKS URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_set_can_come_from_a_jwks_url() {
+    check_tokens(true).await;
+}
+
+async fn check_tokens(jwks_by_url: bool) {
     lakegate_coordinator::tls::install_crypto_provider();
     let lake = shared_lake().await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -47,11 +57,44 @@ async fn identity_provider_tokens_are_checked_on_every_front_end() {
     )
     .expect("users file");
     std::fs::write(path("rules.json"), RULES).expect("rules");
+    // The provider's key set: a file, or served on loopback as an identity provider does.
+    let mut provider = None;
+    let jwks = if jwks_by_url {
+        let mut server = Command::new(python())
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve the key set");
+        let mut line = String::new();
+        let stdout = server.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("http.server's banner");
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .expect("a port in the banner")
+            .to_string();
+        provider = Some(common::KillOnDrop(server));
+        format!("auth.jwt_jwks_url=http://127.0.0.1:{port}/jwks.json")
+    } else {
+        format!("auth.jwt_jwks_file={}", path("jwks.json"))
+    };
     let settings = [
         "auth.mode=users".to_string(),
         format!("auth.users_file={}", path("users.toml")),
         format!("auth.access_control_file={}", path("rules.json")),
-        format!("auth.jwt_jwks_file={}", path("jwks.json")),
+        jwks,
         "auth.jwt_issuer=https://idp.test".to_string(),
         "auth.jwt_audience=lakegate".to_string(),
         "auth.jwt_groups_claim=groups".to_string(),
@@ -84,4 +127,5 @@ async fn identity_provider_tokens_are_checked_on_every_front_end() {
         String::from_utf8_lossy(&output.stderr)
     );
     println!("{}", String::from_utf8_lossy(&output.stdout));
+    drop(provider);
 }

@@ -162,8 +162,9 @@ async fn a_rest_catalog_over_https_with_a_private_ca() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start the REST catalog");
-    let mut line = String::new();
     let stdout = shim.stdout.take().expect("stdout");
+    let _shim = common::KillOnDrop(shim);
+    let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
         .expect("the catalog's port");
     let port = line
@@ -180,7 +181,5 @@ async fn a_rest_catalog_over_https_with_a_private_ca() {
     )
     .await
     .expect("a query through the https catalog");
-    let _ = shim.kill();
-    let _ = shim.wait();
     assert_eq!(rows(&answer), vec![vec!["25".to_string()]]);
 }

@@ -233,6 +233,10 @@ pub struct AuthConfig {
     /// The identity provider's public keys (a JWKS JSON file): JWT bearer tokens signed
     /// RS256/ES256 by them are accepted on every front end, next to the users file.
     pub jwt_jwks_file: Option<PathBuf>,
+    /// The identity provider's JWKS URL, fetched at start and every
+    /// `jwt_jwks_refresh_secs` (instead of `jwt_jwks_file`).
+    pub jwt_jwks_url: Option<String>,
+    pub jwt_jwks_refresh_secs: u64,
     /// The `iss` a JWT must carry; unset: any.
     pub jwt_issuer: Option<String>,
     /// An `aud` a JWT must carry; unset: any.
@@ -254,6 +258,8 @@ impl Default for AuthConfig {
             token_ttl_secs: 12 * 3600,
             operators: Vec::new(),
             jwt_jwks_file: None,
+            jwt_jwks_url: None,
+            jwt_jwks_refresh_secs: 300,
             jwt_issuer: None,
             jwt_audience: None,
             jwt_user_claim: "sub".into(),

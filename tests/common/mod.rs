@@ -809,3 +809,13 @@ fn make_certificates(dir: &Path) {
         dir,
     );
 }
+
+/// A helper process (a catalog, a key server) killed when the test ends, however it ends.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,9 +1,9 @@
 //! JWT bearer tokens from an identity provider, checked against its published keys (a JWKS
-//! file, `auth.jwt_jwks_file`): RS256 and ES256 signatures, `exp`/`nbf` with a little clock
+//! file, `auth.jwt_jwks_file`, or its URL, `auth.jwt_jwks_url`, fetched again periodically): RS256 and ES256 signatures, `exp`/`nbf` with a little clock
 //! skew, and the configured issuer and audience. The user comes from `auth.jwt_user_claim`
 //! (`sub` by default), the groups from `auth.jwt_groups_claim` when set.
 
-use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
@@ -19,7 +19,9 @@ const LEEWAY_SECS: u64 = 30;
 /// Checks JWTs against one key set and the configured claims.
 #[derive(Debug)]
 pub struct JwtVerifier {
-    keys: JwkSet,
+    keys: RwLock<Arc<JwkSet>>,
+    /// Where the keys come from again: the provider rotates them.
+    url: Option<String>,
     issuer: Option<String>,
     audience: Option<String>,
     user_claim: String,
@@ -28,13 +30,28 @@ pub struct JwtVerifier {
 
 impl JwtVerifier {
     /// The verifier `config` describes; `None` without `auth.jwt_jwks_file`.
+    /// With `auth.jwt_jwks_url` the key set starts empty: [`JwtVerifier::fetch`] loads it.
     pub fn from_config(config: &AuthConfig) -> Result<Option<Self>, AuthError> {
-        let Some(path) = &config.jwt_jwks_file else {
-            return Ok(None);
+        let keys = match (&config.jwt_jwks_file, &config.jwt_jwks_url) {
+            (Some(_), Some(_)) => {
+                return Err(AuthError::Jwks {
+                    path: "auth.jwt_jwks_url".into(),
+                    message: "set auth.jwt_jwks_file or auth.jwt_jwks_url, not both".into(),
+                });
+            }
+            (Some(path), None) => {
+                let text = std::fs::read_to_string(path).map_err(|e| AuthError::Jwks {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                parse_jwks(&path.display().to_string(), &text)?
+            }
+            (None, Some(_)) => JwkSet { keys: Vec::new() },
+            (None, None) => return Ok(None),
         };
-        let keys = read_jwks(path)?;
         Ok(Some(Self {
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
+            url: config.jwt_jwks_url.clone(),
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             user_claim: config.jwt_user_claim.clone(),
@@ -61,13 +78,12 @@ impl JwtVerifier {
                 )));
             }
         };
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
         let jwk = match &header.kid {
-            Some(kid) => self
-                .keys
+            Some(kid) => keys
                 .find(kid)
                 .ok_or_else(|| refused(format!("no key with kid {kid:?} in the key set")))?,
-            None => self
-                .keys
+            None => keys
                 .keys
                 .iter()
                 .find(|k| key_family(k) == Some(family))
@@ -135,13 +151,39 @@ fn key_family(jwk: &Jwk) -> Option<&'static str> {
     }
 }
 
-fn read_jwks(path: &Path) -> Result<JwkSet, AuthError> {
+impl JwtVerifier {
+    /// Loads the key set from `auth.jwt_jwks_url` (nothing to do for a file). A set that
+    /// does not load leaves the previous one in force.
+    pub async fn fetch(&self) -> Result<(), AuthError> {
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        let error = |message: String| AuthError::Jwks {
+            path: url.clone(),
+            message,
+        };
+        let response = reqwest::get(url.as_str())
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| error(e.to_string()))?;
+        let text = response.text().await.map_err(|e| error(e.to_string()))?;
+        let keys = parse_jwks(url, &text)?;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+        Ok(())
+    }
+
+    /// Whether the key set comes from a URL, and so is fetched (again).
+    pub fn refreshes(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+fn parse_jwks(source: &str, text: &str) -> Result<JwkSet, AuthError> {
     let error = |message: String| AuthError::Jwks {
-        path: path.display().to_string(),
+        path: source.to_string(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    let keys: JwkSet = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+    let keys: JwkSet = serde_json::from_str(text).map_err(|e| error(e.to_string()))?;
     if keys.keys.is_empty() {
         return Err(error("the key set has no keys".into()));
     }

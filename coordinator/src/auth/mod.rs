@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -332,6 +332,29 @@ impl Authenticator {
             (Err(_), Some(jwt)) if JwtVerifier::looks_like_jwt(token) => jwt.verify(token),
             (Err(e), _) => Err(e),
         }
+    }
+
+    /// Loads the identity provider's key set when it comes from a URL, then fetches it again
+    /// every `refresh` while the authenticator lives: a start fails on a URL that does not
+    /// answer, a later failed fetch keeps the keys in force.
+    pub async fn load_jwks(self: &Arc<Self>, refresh: Duration) -> Result<(), AuthError> {
+        let Some(jwt) = self.jwt.as_ref().filter(|j| j.refreshes()) else {
+            return Ok(());
+        };
+        jwt.fetch().await?;
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(refresh.max(Duration::from_secs(1))).await;
+                let Some(auth) = weak.upgrade() else { return };
+                if let Some(jwt) = &auth.jwt
+                    && let Err(e) = jwt.fetch().await
+                {
+                    tracing::warn!(error = %e, "JWKS not refreshed; the previous keys stay in force");
+                }
+            }
+        });
+        Ok(())
     }
 
     /// `user` with the groups of their latest JWT login (none without one).
