@@ -213,6 +213,11 @@ impl AccessView {
         self.rules.restricts_tables()
     }
 
+    /// Whether the caller owns `catalog.schema` (listed even with no readable table).
+    pub fn owns_schema(&self, catalog: &str, schema: &str) -> bool {
+        self.rules.owns_schema(&self.subject, catalog, schema)
+    }
+
     pub fn can_read_catalog(&self, catalog: &str) -> bool {
         self.rules.can_read_catalog(&self.subject, catalog)
     }

@@ -31,6 +31,9 @@ pub struct Subject {
 #[derive(Debug, Default)]
 pub struct Rules {
     catalogs: Option<Vec<CatalogRule>>,
+    /// Ownership: an owned schema is listed even when none of its tables is readable (a
+    /// read-only gateway grants nothing else by it).
+    schemas: Option<Vec<SchemaRule>>,
     tables: Option<Vec<TableRule>>,
     /// Tells readings of the file apart: a policy's key names the reading it came from.
     generation: u64,
@@ -123,16 +126,16 @@ impl Rules {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        if let Some(rules) = file.schemas {
-            // Schema rules grant ownership, which a read-only gateway never uses; their
-            // patterns are still checked so a broken file is refused whole.
-            for (i, rule) in rules.into_iter().enumerate() {
-                Matcher::new(rule.user, rule.group)
-                    .and_then(|_| pattern(rule.catalog.as_deref()))
-                    .and_then(|_| pattern(rule.schema.as_deref()))
-                    .map_err(|m| error("schemas", i, m))?;
-            }
-        }
+        let schemas = file
+            .schemas
+            .map(|rules| {
+                rules
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| SchemaRule::new(r).map_err(|m| error("schemas", i, m)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         let tables = file
             .tables
             .map(|rules| {
@@ -145,6 +148,7 @@ impl Rules {
             .transpose()?;
         Ok(Self {
             catalogs,
+            schemas,
             tables,
             generation: READINGS.fetch_add(1, Ordering::Relaxed),
         })
@@ -152,6 +156,21 @@ impl Rules {
 
     pub fn restricts_tables(&self) -> bool {
         self.tables.is_some()
+    }
+
+    /// Whether `subject` owns schema `catalog.schema` (the first matching schema rule says).
+    pub fn owns_schema(&self, subject: &Subject, catalog: &str, schema: &str) -> bool {
+        self.can_read_catalog(subject, catalog)
+            && self.schemas.as_ref().is_some_and(|rules| {
+                rules
+                    .iter()
+                    .find(|r| {
+                        r.who.matches(subject)
+                            && r.catalog.is_match(catalog)
+                            && r.schema.is_match(schema)
+                    })
+                    .is_some_and(|r| r.owner)
+            })
     }
 
     /// Whether `subject` may read catalog `catalog` at all.
@@ -271,7 +290,6 @@ struct SchemaRuleFile {
     group: Option<String>,
     catalog: Option<String>,
     schema: Option<String>,
-    #[allow(dead_code)]
     owner: bool,
 }
 
@@ -332,6 +350,25 @@ impl Matcher {
                 .group
                 .as_ref()
                 .is_none_or(|g| subject.groups.iter().any(|group| g.is_match(group)))
+    }
+}
+
+#[derive(Debug)]
+struct SchemaRule {
+    who: Matcher,
+    catalog: Regex,
+    schema: Regex,
+    owner: bool,
+}
+
+impl SchemaRule {
+    fn new(rule: SchemaRuleFile) -> Result<Self, String> {
+        Ok(Self {
+            who: Matcher::new(rule.user, rule.group)?,
+            catalog: pattern(rule.catalog.as_deref())?,
+            schema: pattern(rule.schema.as_deref())?,
+            owner: rule.owner,
+        })
     }
 }
 
@@ -513,6 +550,20 @@ mod tests {
         );
         assert!(!rules.can_read_catalog(&subject("banned", &[]), "lake"));
         assert!(!rules.can_read_catalog(&subject("x", &[]), "system"));
+    }
+
+    #[test]
+    fn an_owned_schema_is_known_by_the_first_matching_rule() {
+        let rules = Rules::parse(
+            "rules.json",
+            r#"{"schemas": [{"user": "ana", "schema": "scratch", "owner": true},
+                            {"schema": ".*", "owner": false}],
+                "tables": []}"#,
+        )
+        .unwrap();
+        assert!(rules.owns_schema(&subject("ana", &[]), "lake", "scratch"));
+        assert!(!rules.owns_schema(&subject("bo", &[]), "lake", "scratch"));
+        assert!(!rules.owns_schema(&subject("ana", &[]), "lake", "sales"));
     }
 
     #[test]

@@ -213,7 +213,8 @@ fn readable(access: &AccessView, catalog: &str, schema: &str, table: &str) -> bo
 }
 
 /// The schemas and tables of `listing` that `access` lets the caller read. A schema is shown
-/// when the caller reads a table in it, or, for an empty one, when no rule restricts tables.
+/// when the caller reads a table in it or owns it (Trino's schema rules), or, for an empty
+/// one, when no rule restricts tables.
 pub fn visible_listing(listing: &Listing, catalog: &str, access: &AccessView) -> Listing {
     if !access.can_read_catalog(catalog) {
         return Listing::default();
@@ -227,7 +228,9 @@ pub fn visible_listing(listing: &Listing, catalog: &str, access: &AccessView) ->
                 .filter(|t| readable(access, catalog, schema, t))
                 .cloned()
                 .collect();
-            let shown = !readable.is_empty() || (tables.is_empty() && !access.restricts_tables());
+            let shown = !readable.is_empty()
+                || access.owns_schema(catalog, schema)
+                || (tables.is_empty() && !access.restricts_tables());
             shown.then(|| (schema.clone(), readable))
         })
         .collect();
