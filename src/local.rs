@@ -186,7 +186,7 @@ pub async fn run(
         engine.clone(),
         auth.clone(),
         postgres_tls,
-        config.server.postgres_require_tls,
+        config.server.postgres_requires_tls(),
         async move {
             let _ = postgres_stop.wait_for(|stop| *stop).await;
         },

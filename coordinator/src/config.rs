@@ -162,9 +162,11 @@ pub struct ServerConfig {
     /// `postgres_tls_*` are set.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
-    /// Refuse PostgreSQL clients that do not ask for TLS (as `hostssl` lines do); without it
-    /// they are served in the clear, as `host` lines allow.
-    pub postgres_require_tls: bool,
+    /// Refuse PostgreSQL clients that do not ask for TLS (as `hostssl` lines do), or serve
+    /// them in the clear (as `host` lines allow). Unset: refused when the port's TLS comes
+    /// from `tls_cert`/`tls_key` (every listener is a TLS port then), served when it comes
+    /// from `postgres_tls_*` alone.
+    pub postgres_require_tls: Option<bool>,
     /// PEM certificate chain and private key for TLS on the PostgreSQL port (both or neither).
     pub postgres_tls_cert: Option<PathBuf>,
     pub postgres_tls_key: Option<PathBuf>,
@@ -177,6 +179,14 @@ pub struct ServerConfig {
     /// `.lakegate` inside a local warehouse directory, else `lakegate-state` in the working
     /// directory.
     pub state_dir: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Whether PostgreSQL clients must use TLS (see `postgres_require_tls`).
+    pub fn postgres_requires_tls(&self) -> bool {
+        self.postgres_require_tls
+            .unwrap_or(self.postgres_tls_cert.is_none() && self.tls_cert.is_some())
+    }
 }
 
 impl Config {
@@ -201,7 +211,7 @@ impl Default for ServerConfig {
             postgres_addr: SocketAddr::from(([127, 0, 0, 1], 5433)),
             tls_cert: None,
             tls_key: None,
-            postgres_require_tls: false,
+            postgres_require_tls: None,
             postgres_tls_cert: None,
             postgres_tls_key: None,
             shutdown_grace_secs: 60,

@@ -1,6 +1,7 @@
 """Checks lakegate's TLS listeners with the real clients: ADBC Flight SQL over grpc+tls, the
 Trino client and plain urllib over https, psycopg with sslmode=verify-full, each trusting only
-the test's certificate; and that plaintext is refused on the Flight SQL and HTTP ports.
+the test's certificate; and that plaintext is refused on the Flight SQL, HTTP and
+PostgreSQL ports.
 
 Run by tests/tls.rs against `lakegate local` with server.tls_cert / server.tls_key:
 
@@ -88,6 +89,11 @@ def main():
     with psycopg.connect(dsn, autocommit=True) as pg:
         check(pg.execute(SQL).fetchall() == [(5,)], "psycopg answers over verified TLS")
         check(pg.info.pgconn.ssl_in_use, "the PostgreSQL connection is encrypted")
+    try:
+        psycopg.connect(f"host=localhost port={args.postgres} dbname=lake user=ana sslmode=disable").close()
+        check(False, "plaintext PostgreSQL is refused")
+    except psycopg.OperationalError as e:
+        check("only TLS" in str(e), f"plaintext PostgreSQL is refused ({str(e).strip()[-80:]})")
 
 
 if __name__ == "__main__":
