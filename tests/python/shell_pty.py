@@ -149,6 +149,9 @@ def password_prompt(args, env):
         raise AssertionError("the password was echoed")
     term.send("SELECT count(*) AS n FROM lake.tpch.region;\r")
     term.expect(r"\|\s*5\s*\|", "queries run as the user")
+    # Ctrl-D is read at the prompt; sent while the result is still printing, before the line
+    # editor is back in raw mode, it can be lost.
+    term.expect(r"lakegate=> ", "the prompt returns")
     ctrl_d_leaves(term)
 
 
