@@ -471,29 +471,23 @@ async fn tls_is_offered_with_a_configured_certificate() {
             "server.postgres_require_tls=true",
         ],
     );
-    let refused = Command::new("psql")
-        .arg(format!(
-            "host=127.0.0.1 port={} user=ana dbname=lake sslmode=disable",
-            strict.postgres_port
-        ))
-        .args(["-X", "-A", "-t", "-c", "SELECT 1"])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("run psql");
+    let strict_psql = |options: &str| {
+        Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={} user=ana dbname=lake {options}",
+                strict.postgres_port
+            ))
+            .args(["-X", "-A", "-t", "-c", "SELECT 1"])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .expect("run psql")
+    };
+    let refused = strict_psql("sslmode=disable");
     let (_, stderr) = text(&refused);
     assert!(
         !refused.status.success() && stderr.contains("only TLS"),
         "{stderr}"
     );
-    let accepted = Command::new("psql")
-        .arg(format!(
-            "host=127.0.0.1 port={} user=ana dbname=lake sslmode=verify-ca sslrootcert={}",
-            strict.postgres_port,
-            ca.display()
-        ))
-        .args(["-X", "-A", "-t", "-c", "SELECT 1"])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("run psql");
+    let accepted = strict_psql(&rootcert);
     assert!(accepted.status.success(), "{}", text(&accepted).1);
 }

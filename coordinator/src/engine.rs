@@ -53,7 +53,7 @@ use crate::catalog::{
 };
 use crate::config::Config;
 use crate::error::EngineError;
-use crate::guard::guard;
+use crate::guard::{Rerun, guard};
 use crate::lifecycle::Lifecycle;
 use crate::params::number_placeholders;
 use crate::pg_compat::{self, PgCatalog};
@@ -333,9 +333,11 @@ impl Engine {
         let tracked = self
             .tracker
             .begin(id, session.principal(), session.front_end(), sql);
-        let vars = session.vars();
+        // One reading of the access rules per query: its cache key, plan, slot and audit line
+        // all answer to the same policy, even if the rules are reloaded meanwhile.
+        let access = self.access_view(&session.vars());
         if self.tracker.audits() {
-            let groups = self.access_view(&vars).subject().groups.clone();
+            let groups = access.subject().groups.clone();
             let client_address = session.client_address().map(|a| a.to_string());
             self.tracker.annotate(id, |details| {
                 details.groups = groups;
@@ -343,13 +345,13 @@ impl Engine {
             });
         }
         match self
-            .execute_as(id, session, sql, params)
+            .execute_as(id, session, &access, sql, params)
             .instrument(span)
             .await
         {
             Ok(mut result) => {
                 if self.tracker.audits() {
-                    self.audit_reads(id, &vars, &result.snapshots).await;
+                    self.audit_reads(id, &access, &result.snapshots).await;
                 }
                 result.stream = tracked.watch(result.stream);
                 Ok(result)
@@ -374,10 +376,12 @@ impl Engine {
         if classified.kind != StatementKind::Read {
             return Ok(Vec::new());
         }
+        let vars = session.vars();
         let planned = self
             .plan_read(
                 QueryId::new(),
-                &session.vars(),
+                &vars,
+                &self.access_view(&vars),
                 classified.statement,
                 params,
             )
@@ -400,8 +404,10 @@ impl Engine {
             });
         }
         let hidden = names_hidden_columns(&classified.statement);
+        let vars = session.vars();
+        let access = self.access_view(&vars);
         let state = self
-            .query_state(QueryId::new(), &session.vars(), Arc::default(), hidden)
+            .query_state(QueryId::new(), &vars, &access, Arc::default(), hidden)
             .await?;
         let plan = state
             .statement_to_plan(classified.statement)
@@ -431,6 +437,7 @@ impl Engine {
         &self,
         id: QueryId,
         session: &Session,
+        access: &AccessView,
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
@@ -447,20 +454,27 @@ impl Engine {
                 Ok(empty_result(id))
             }
             StatementKind::Explain if self.cluster.is_some() => {
-                self.explain_distributed(id, &session.vars(), &classified.statement, &params)
+                let vars = session.vars();
+                self.explain_distributed(id, &vars, access, &classified.statement, &params)
                     .await
             }
             StatementKind::Read => {
-                self.read_through_cache(id, session, classified.statement, params)
+                self.read_through_cache(id, session, access, classified.statement, params)
                     .await
             }
             StatementKind::Explain | StatementKind::ExplainAnalyze => {
                 let vars = session.vars();
-                let slot = self.admit(id, session, &vars).await?;
+                let slot = self.admit(id, session, &vars, access).await?;
                 let first = self
-                    .run_read(id, &vars, classified.statement.clone(), &params)
+                    .run_read(id, &vars, access, classified.statement.clone(), &params)
                     .await?;
-                let result = guard(self.clone(), vars, classified.statement, params, first);
+                let run = Rerun {
+                    vars,
+                    access: access.clone(),
+                    statement: classified.statement,
+                    params,
+                };
+                let result = guard(self.clone(), run, first);
                 Ok(holding(result, slot))
             }
         }
@@ -472,6 +486,7 @@ impl Engine {
         &self,
         id: QueryId,
         session: &Session,
+        access: &AccessView,
         statement: DfStatement,
         params: Vec<ScalarValue>,
     ) -> Result<QueryResult, EngineError> {
@@ -482,7 +497,6 @@ impl Engine {
             .as_ref()
             .filter(|_| mode != CacheMode::Off)
             .map(|_| StatementKey::new(&statement, &params, &vars));
-        let access = self.access_view(&vars);
         // A repeat of a cached statement: its tables' current snapshots and what the caller
         // may read of them give the key, and a stored result is returned without planning.
         // A table the caller may not read gives no key: planning refuses it below.
@@ -490,7 +504,7 @@ impl Engine {
             (&self.cache, &statement_key, mode)
             && let Some(tables) = cache.tables_of(statement_key).await
             && let Some(snapshots) = self.current_snapshots(&tables, vars.max_staleness()).await
-            && let Some(policy) = self.policy_key(&access, &tables).await
+            && let Some(policy) = self.policy_key(access, &tables).await
             && let Some(hit) = cache
                 .get(&statement_key.with_snapshots(&snapshots, &policy))
                 .await
@@ -499,13 +513,13 @@ impl Engine {
             return hit_result(id, &hit);
         }
         // Only queries that run wait for a slot: the cache hit above took none.
-        let slot = self.admit(id, session, &vars).await?;
+        let slot = self.admit(id, session, &vars, access).await?;
         let planned = self
-            .plan_read(id, &vars, statement.clone(), &params)
+            .plan_read(id, &vars, access, statement.clone(), &params)
             .await?;
         let snapshots = planned.pins.snapshots();
         let tables: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
-        let policy = self.policy_key(&access, &tables).await;
+        let policy = self.policy_key(access, &tables).await;
         let keyed = match (&self.cache, statement_key, policy) {
             (Some(cache), Some(statement_key), Some(policy)) if cacheable(&planned.plan) => {
                 let key = statement_key.with_snapshots(&snapshots, &policy);
@@ -537,7 +551,13 @@ impl Engine {
             }
         }
         let first = self.start_planned(id, planned).await?;
-        let mut result = guard(self.clone(), vars, statement, params, first);
+        let run = Rerun {
+            vars,
+            access: access.clone(),
+            statement,
+            params,
+        };
+        let mut result = guard(self.clone(), run, first);
         if let Some(leader) = leader {
             result.stream = leader.start(result.stream, result.snapshots.clone());
         }
@@ -551,14 +571,14 @@ impl Engine {
         id: QueryId,
         session: &Session,
         vars: &SessionVars,
+        access: &AccessView,
     ) -> Result<Option<Slot>, EngineError> {
         if !self.admission.is_limited() {
             return Ok(None);
         }
-        let groups = self.access_view(vars).subject().groups.clone();
         let requester = Requester {
             user: &vars.user,
-            groups: &groups,
+            groups: &access.subject().groups,
             source: session.source(),
         };
         self.tracker.set_queued(id);
@@ -609,7 +629,7 @@ impl Engine {
     async fn audit_reads(
         &self,
         id: QueryId,
-        vars: &SessionVars,
+        access: &AccessView,
         snapshots: &[(TableRef, Option<SnapshotId>)],
     ) {
         let tables: Vec<AuditTable> = snapshots
@@ -620,10 +640,7 @@ impl Engine {
             })
             .collect();
         let read: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
-        let policies = self
-            .read_policies(&self.access_view(vars), &read)
-            .await
-            .unwrap_or_default();
+        let policies = self.read_policies(access, &read).await.unwrap_or_default();
         let mut filters: Vec<AuditPolicy> = policies
             .into_iter()
             .filter(|(_, policy)| !policy.is_unrestricted())
@@ -659,10 +676,11 @@ impl Engine {
         &self,
         id: QueryId,
         vars: &SessionVars,
+        access: &AccessView,
         statement: DfStatement,
         params: &[ScalarValue],
     ) -> Result<QueryResult, EngineError> {
-        let planned = self.plan_read(id, vars, statement, params).await?;
+        let planned = self.plan_read(id, vars, access, statement, params).await?;
         self.start_planned(id, planned).await
     }
 
@@ -671,12 +689,15 @@ impl Engine {
         &self,
         id: QueryId,
         vars: &SessionVars,
+        access: &AccessView,
         statement: DfStatement,
         params: &[ScalarValue],
     ) -> Result<Planned, EngineError> {
         let pins = Arc::new(SnapshotPins::default());
         let hidden = names_hidden_columns(&statement);
-        let state = self.query_state(id, vars, pins.clone(), hidden).await?;
+        let state = self
+            .query_state(id, vars, access, pins.clone(), hidden)
+            .await?;
         let plan = state
             .statement_to_plan(statement)
             .await
@@ -733,6 +754,7 @@ impl Engine {
         &self,
         id: QueryId,
         vars: &SessionVars,
+        access: &AccessView,
         statement: &DfStatement,
         params: &[ScalarValue],
     ) -> Result<QueryResult, EngineError> {
@@ -740,7 +762,9 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
         let pins = Arc::new(SnapshotPins::default());
         let hidden = names_hidden_columns(&inner);
-        let state = self.query_state(id, vars, pins.clone(), hidden).await?;
+        let state = self
+            .query_state(id, vars, access, pins.clone(), hidden)
+            .await?;
         let logical = state
             .statement_to_plan(inner)
             .await
@@ -784,6 +808,7 @@ impl Engine {
         &self,
         id: QueryId,
         vars: &SessionVars,
+        access: &AccessView,
         pins: Arc<SnapshotPins>,
         hidden_columns: bool,
     ) -> Result<SessionState, EngineError> {
@@ -806,7 +831,6 @@ impl Engine {
         }
         let listing = self.lake.listing().await?;
         let postgres = vars.dialect == SqlDialect::Postgres;
-        let access = self.access_view(vars);
         let mut lake: Arc<dyn CatalogProvider> = Arc::new(
             LakeCatalogProvider::new(self.lake.clone(), listing, pins, vars.max_staleness())
                 .with_hidden_columns(hidden_columns)
@@ -815,7 +839,7 @@ impl Engine {
         if postgres {
             lake = self
                 .pg_catalog
-                .around(lake, &access)
+                .around(lake, access)
                 .map_err(EngineError::planning)?;
         }
         let catalogs = MemoryCatalogProviderList::new();

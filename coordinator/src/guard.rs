@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::access::AccessView;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::lifecycle::RunningQuery;
@@ -31,11 +32,19 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 const PROBE_ROUNDS: usize = 5;
 const PROBE_PAUSE: Duration = Duration::from_millis(200);
 
+/// What a rerun plans again: the statement as the first run planned it, with the same session
+/// variables and the same reading of the access rules (its answer may be cached under a key
+/// made from them).
+pub struct Rerun {
+    pub vars: SessionVars,
+    pub access: AccessView,
+    pub statement: DfStatement,
+    pub params: Vec<ScalarValue>,
+}
+
 struct Run {
     engine: Engine,
-    vars: SessionVars,
-    statement: DfStatement,
-    params: Vec<ScalarValue>,
+    rerun: Rerun,
     current: datafusion::physical_plan::SendableRecordBatchStream,
     /// The executors work could be placed on when the current run started.
     placement: Vec<Url>,
@@ -47,13 +56,7 @@ struct Run {
 }
 
 /// Wraps a started query so it obeys its deadline and reruns after losing an executor.
-pub fn guard(
-    engine: Engine,
-    vars: SessionVars,
-    statement: DfStatement,
-    params: Vec<ScalarValue>,
-    first: QueryResult,
-) -> QueryResult {
+pub fn guard(engine: Engine, rerun: Rerun, first: QueryResult) -> QueryResult {
     let limits = engine.run_limits();
     let QueryResult {
         id,
@@ -66,9 +69,7 @@ pub fn guard(
     let running = engine.lifecycle().track();
     let run = Run {
         engine,
-        vars,
-        statement,
-        params,
+        rerun,
         current: stream,
         placement,
         runs_left: limits.max_attempts.saturating_sub(1),
@@ -110,7 +111,13 @@ pub fn guard(
                     run.placement = placement_of(&run.engine);
                     match run
                         .engine
-                        .run_read(id, &run.vars, run.statement.clone(), &run.params)
+                        .run_read(
+                            id,
+                            &run.rerun.vars,
+                            &run.rerun.access,
+                            run.rerun.statement.clone(),
+                            &run.rerun.params,
+                        )
                         .await
                     {
                         Ok(rerun) => run.current = rerun.stream,

@@ -89,8 +89,9 @@ impl AccessControl {
         self.rules_file.is_some()
     }
 
-    /// The rules in force now, for `user` (in `groups` besides those of the group file): one query asks this once and keeps the answer,
-    /// so a reload half-way through never mixes two policies in one plan.
+    /// The rules in force now, for `user` (in `groups` besides those of the group file). The
+    /// engine asks once per query and hands the answer to its cache key, plan, reruns and
+    /// audit line, so a reload half-way through never mixes two policies in one query.
     pub fn view(&self, user: &str, groups: &[String]) -> AccessView {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         let mut groups = groups.to_vec();
