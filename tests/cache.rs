@@ -142,7 +142,11 @@ async fn failures_and_volatile_functions_are_never_served_from_the_cache() {
 
     let failing = "SELECT l_orderkey / (l_linenumber - l_linenumber) FROM lineitem";
     for _ in 0..2 {
-        let result = engine.execute(&session, failing).await.expect("plans");
+        let result = engine
+            .execute(&session, failing)
+            .await
+            .expect("plans")
+            .into_result();
         let rows: Result<Vec<_>, _> =
             futures::TryStreamExt::try_collect::<Vec<_>>(result.stream).await;
         assert!(rows.is_err(), "division by zero fails");
@@ -247,7 +251,8 @@ async fn answers_always_match_the_snapshot_they_read_while_commits_land() {
                     let result = engine
                         .execute(&session, "SELECT count(*) FROM lineitem")
                         .await
-                        .expect("plan");
+                        .expect("plan")
+                        .into_result();
                     let snapshot = result.snapshots[0].1.expect("a snapshot").0;
                     let batches: Vec<_> = futures::TryStreamExt::try_collect(result.stream)
                         .await

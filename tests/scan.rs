@@ -80,7 +80,11 @@ async fn a_query_planned_before_an_append_reads_the_snapshot_it_pinned() {
     let before = rows(&engine_rows(&engine, &session, count).await)[0][0].clone();
 
     // Planned (snapshot pinned, files planned) but not yet read.
-    let running = engine.execute(&session, count).await.expect("plan");
+    let running = engine
+        .execute(&session, count)
+        .await
+        .expect("plan")
+        .into_result();
 
     let appended = lake.append_lineitems().await;
 
@@ -128,7 +132,11 @@ async fn the_codec_round_trips_a_scan_that_reads_the_same_rows() {
     let engine = lake.engine().await;
     let session = session(&engine);
     let sql = "SELECT l_orderkey, l_linenumber, l_shipdate FROM lineitem WHERE l_shipdate < DATE '1993-01-01'";
-    let result = engine.execute(&session, sql).await.expect("plan");
+    let result = engine
+        .execute(&session, sql)
+        .await
+        .expect("plan")
+        .into_result();
     let plan = result.plan.clone().expect("plan");
     let scan = scans(&plan).pop().expect("a scan");
 

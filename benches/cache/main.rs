@@ -182,7 +182,8 @@ async fn run(engine: &Engine, session: &Session, sql: &str) -> Result<usize, Str
     let result = engine
         .execute(session, sql)
         .await
-        .map_err(|e| format!("{sql}: {e}"))?;
+        .map_err(|e| format!("{sql}: {e}"))?
+        .into_result();
     let batches: Vec<_> = result
         .stream
         .try_collect()

@@ -33,6 +33,12 @@ pub enum EngineError {
     AccessDenied { message: String },
     #[error("invalid value for {name}: {message}")]
     Setting { name: String, message: String },
+    /// `EXECUTE` of a name the session has not prepared.
+    #[error("prepared statement {name} is not in this session")]
+    UnknownPrepared { name: String },
+    /// A parameter value (`EXECUTE ... USING`) that cannot be computed or bound.
+    #[error("{message}")]
+    Parameter { message: String },
     /// The query failed while running (division by zero, a file that cannot be read, ...).
     #[error("query failed: {message}")]
     Execution { message: String },

@@ -3,11 +3,12 @@
 //! * [`frontend`]: client protocols (Flight SQL, HTTP, Trino), each over the one [`Engine`].
 //! * [`auth`] and [`session`]: who is asking and what they have set; [`access`]: what they
 //!   may read (Trino's file-based access control, row filters and column masks).
-//! * [`statement`]: what a SQL text asks for; writes are refused here. [`pg_compat`]:
-//!   `pg_catalog` and PostgreSQL clients' catalog queries. [`params`]: binding
-//!   values to its `?` / `$n` placeholders.
+//! * [`statement`]: what a SQL text asks for; writes are refused here. [`dialect`]: how each
+//!   family of clients writes SQL (standard, PostgreSQL with `pg_catalog`, Trino).
+//!   [`params`]: numbering a statement's `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
-//! * [`engine`]: classify, plan, run; distributed over the executors in the [`registry`];
+//! * [`engine`]: classify, plan, run, and say what a statement did ([`Outcome`]);
+//!   distributed over the executors in the [`registry`];
 //!   [`cache`]: results of unchanged tables served again, identical queries run once.
 //! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
 //!   [`lifecycle`]: serving, then stopping without cutting running queries off;
@@ -21,13 +22,12 @@ pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod config;
+pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod frontend;
-mod guard;
 pub mod lifecycle;
 pub mod params;
-pub mod pg_compat;
 pub mod query;
 pub mod registry;
 pub mod saved;
@@ -40,7 +40,7 @@ pub mod tracker;
 
 pub use auth::{Authenticator, Principal};
 pub use config::{Config, ConfigLoader};
-pub use engine::{Described, Engine};
+pub use engine::{Described, Engine, Outcome, SessionChange, SessionCommand, SessionUpdate};
 pub use error::EngineError;
 pub use query::{QueryId, QueryResult};
-pub use session::Session;
+pub use session::{ClientLabel, DialectName, Session};

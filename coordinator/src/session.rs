@@ -2,17 +2,17 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::RwLock;
 
 use crate::auth::Principal;
-use crate::tracker::FrontEnd;
 
 /// Who is asking and what they have set: default catalog and schema, and session variables.
 /// `SET` and `USE` change it; each connection has its own.
 #[derive(Debug)]
 pub struct Session {
     principal: Principal,
-    front_end: FrontEnd,
+    client: ClientLabel,
     /// Where the client connected from, when the front end knows (for the audit log).
     client_address: Option<SocketAddr>,
     /// What the client says it is (Trino's `X-Trino-Source`, PostgreSQL's
@@ -32,19 +32,76 @@ pub struct SessionVars {
     pub user: String,
     /// The groups the caller's credentials carried, for access control rules.
     pub groups: Vec<String>,
-    /// The client's SQL world: PostgreSQL clients also see `pg_catalog`.
-    pub dialect: SqlDialect,
+    /// The SQL the client writes, and what it expects besides the lake.
+    pub dialect: DialectName,
+    /// Prepared statements by name (`PREPARE`, or Trino's client headers), as SQL text.
+    pub prepared: BTreeMap<String, String>,
 }
 
-/// Which database's system catalog and catalog queries a session's clients expect, besides
-/// the standard `information_schema` every session has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SqlDialect {
+/// Which dialect a session speaks: carried by the session, chosen by its front end or with
+/// `SET dialect = ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DialectName {
     #[default]
     Standard,
-    /// `pg_catalog`, PostgreSQL's catalog functions and the rewriting of the catalog queries
-    /// psql and the JDBC driver send (see [`crate::pg_compat`]).
     Postgres,
+    Trino,
+}
+
+impl DialectName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialectName::Standard => "standard",
+            DialectName::Postgres => "postgres",
+            DialectName::Trino => "trino",
+        }
+    }
+}
+
+impl std::fmt::Display for DialectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DialectName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().trim_matches('\'').to_ascii_lowercase().as_str() {
+            "standard" | "datafusion" => Ok(DialectName::Standard),
+            "postgres" | "postgresql" => Ok(DialectName::Postgres),
+            "trino" => Ok(DialectName::Trino),
+            other => Err(format!(
+                "expected standard, postgres or trino, got {other:?}"
+            )),
+        }
+    }
+}
+
+/// Which kind of client a session serves (`flight_sql`, `postgres`, ...), as metrics, the
+/// query list and resource group selectors name it. Opaque to the engine: it labels, never
+/// decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientLabel(&'static str);
+
+impl ClientLabel {
+    /// Called from Rust in this process (tests, benchmarks, `lakegate tpch`).
+    pub const EMBEDDED: ClientLabel = ClientLabel("embedded");
+
+    pub const fn new(label: &'static str) -> Self {
+        Self(label)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for ClientLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 impl Session {
@@ -59,28 +116,32 @@ impl Session {
             settings: BTreeMap::new(),
             user: principal.to_string(),
             groups: principal.groups.clone(),
-            dialect: SqlDialect::Standard,
+            dialect: DialectName::Standard,
+            prepared: BTreeMap::new(),
         };
         Self {
             principal,
-            front_end: FrontEnd::Embedded,
+            client: ClientLabel::EMBEDDED,
             client_address: None,
             source: None,
             vars: RwLock::new(vars),
         }
     }
 
-    /// The session of a client of `front_end` (queries are counted and listed by it).
-    pub fn with_front_end(mut self, front_end: FrontEnd) -> Self {
-        self.front_end = front_end;
-        if front_end == FrontEnd::Postgres {
-            self.update(|vars| vars.dialect = SqlDialect::Postgres);
-        }
+    /// The session of a `client` (queries are counted and listed by it).
+    pub fn with_client(mut self, client: ClientLabel) -> Self {
+        self.client = client;
         self
     }
 
-    pub fn front_end(&self) -> FrontEnd {
-        self.front_end
+    /// The session of a client that writes `dialect`.
+    pub fn with_dialect(self, dialect: DialectName) -> Self {
+        self.update(|vars| vars.dialect = dialect);
+        self
+    }
+
+    pub fn client(&self) -> ClientLabel {
+        self.client
     }
 
     /// The session of a client connected from `address`.
@@ -99,9 +160,9 @@ impl Session {
         self
     }
 
-    /// The client's own name, else its front end's (`flight_sql`, `http`, `trino`, `postgres`).
+    /// The client's own name, else its label (`flight_sql`, `http`, `trino`, `postgres`).
     pub fn source(&self) -> &str {
-        self.source.as_deref().unwrap_or(self.front_end.as_str())
+        self.source.as_deref().unwrap_or(self.client.as_str())
     }
 
     pub fn principal(&self) -> &Principal {

@@ -51,28 +51,78 @@ pub struct SetVariable {
     pub value: Option<String>,
 }
 
-/// What the statement asks the engine to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatementKind {
-    /// A query, or `EXPLAIN`, `SHOW` or `DESCRIBE`: planned and run by DataFusion.
-    Read,
-    /// `EXPLAIN` of a query: planned, not run.
-    Explain,
-    /// `EXPLAIN ANALYZE`: runs the query.
-    ExplainAnalyze,
+/// A transaction statement: accepted and answered, changing nothing (every read is
+/// autocommit against pinned snapshots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionOp {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+/// A statement the engine answers itself rather than DataFusion: about the session, its
+/// prepared statements, or how one dialect's clients ask about the lake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
     Set(SetVariable),
-    /// `USE schema` or `USE catalog.schema`.
+    /// `USE schema`, `USE catalog.schema` or `USE CATALOG c` (then `schema` is empty).
     Use {
         catalog: Option<String>,
         schema: String,
     },
+    /// `SHOW name` of a session variable, in dialects whose clients expect their server's
+    /// variables to answer.
+    Show {
+        name: String,
+    },
+    /// The columns of a table with the dialect's type names (`SHOW COLUMNS`, `DESCRIBE`).
+    ShowColumns {
+        table: Vec<String>,
+    },
+    /// `PREPARE name FROM|AS statement`: kept in the session under `name`.
+    Prepare {
+        name: String,
+        sql: String,
+    },
+    /// `EXECUTE name [USING v, ...]` or `EXECUTE name(v, ...)`: a prepared statement run with
+    /// parameter values, each an expression evaluated before it is bound.
+    Execute {
+        name: String,
+        params: Vec<Expr>,
+    },
+    /// `EXECUTE IMMEDIATE 'sql' [USING v, ...]`.
+    ExecuteImmediate {
+        sql: String,
+        params: Vec<Expr>,
+    },
+    /// `DEALLOCATE [PREPARE] name`.
+    Deallocate {
+        name: String,
+    },
+    Transaction(TransactionOp),
 }
 
-/// A parsed statement that may be served.
+/// A parsed statement that may be served, by who serves it.
 #[derive(Debug, Clone)]
-pub struct Classified {
-    pub kind: StatementKind,
-    pub statement: DfStatement,
+pub enum Classified {
+    /// A query, or `SHOW` / `DESCRIBE` of the lake: planned and run by DataFusion.
+    Read(DfStatement),
+    /// `EXPLAIN` of a query: planned, not run.
+    Explain(DfStatement),
+    /// `EXPLAIN ANALYZE`: runs the query.
+    ExplainAnalyze(DfStatement),
+    /// Answered by the engine itself.
+    Command(Command),
+}
+
+impl Classified {
+    /// The statement DataFusion plans, for reads and `EXPLAIN`s.
+    pub fn statement_mut(&mut self) -> Option<&mut DfStatement> {
+        match self {
+            Classified::Read(s) | Classified::Explain(s) | Classified::ExplainAnalyze(s) => Some(s),
+            Classified::Command(_) => None,
+        }
+    }
 }
 
 /// Parses `sql` (exactly one statement) and decides whether and how it is served.
@@ -88,33 +138,32 @@ pub fn classify(sql: &str, dialect: &dyn Dialect) -> Result<Classified, Statemen
 
 /// Decides whether and how an already parsed statement is served.
 pub fn classify_parsed(statement: DfStatement) -> Result<Classified, StatementError> {
-    let kind = kind_of(&statement)?;
-    Ok(Classified { kind, statement })
-}
-
-fn kind_of(statement: &DfStatement) -> Result<StatementKind, StatementError> {
-    match statement {
-        DfStatement::Statement(s) => sql_kind(s),
+    match &statement {
+        DfStatement::Statement(s) => sql_statement(s, &statement),
         DfStatement::Explain(explain) => {
             // EXPLAIN of a write is refused too: EXPLAIN ANALYZE would run it.
-            kind_of(&explain.statement)?;
+            if let Classified::Command(_) = classify_parsed(explain.statement.as_ref().clone())? {
+                return Err(StatementError::Unsupported {
+                    what: "EXPLAIN of a session statement".into(),
+                });
+            }
             Ok(if explain.analyze {
-                StatementKind::ExplainAnalyze
+                Classified::ExplainAnalyze(statement)
             } else {
-                StatementKind::Explain
+                Classified::Explain(statement)
             })
         }
         DfStatement::CreateExternalTable(_) => read_only("CREATE EXTERNAL TABLE"),
         DfStatement::CopyTo(_) => read_only("COPY"),
-        DfStatement::Reset(reset) => Ok(StatementKind::Set(SetVariable {
+        DfStatement::Reset(reset) => Ok(Classified::Command(Command::Set(SetVariable {
             name: reset_name(&reset.to_string()),
             value: None,
-        })),
+        }))),
     }
 }
 
-fn sql_kind(statement: &Statement) -> Result<StatementKind, StatementError> {
-    match statement {
+fn sql_statement(s: &Statement, whole: &DfStatement) -> Result<Classified, StatementError> {
+    match s {
         Statement::Query(_)
         | Statement::ShowTables { .. }
         | Statement::ShowColumns { .. }
@@ -126,32 +175,73 @@ fn sql_kind(statement: &Statement) -> Result<StatementKind, StatementError> {
         | Statement::ShowDatabases { .. }
         | Statement::ShowCatalogs { .. }
         | Statement::ShowViews { .. }
-        | Statement::ExplainTable { .. } => Ok(StatementKind::Read),
+        | Statement::ExplainTable { .. } => Ok(Classified::Read(whole.clone())),
         Statement::Explain {
             statement, analyze, ..
         } => {
-            sql_kind(statement)?;
+            if let Classified::Command(_) =
+                sql_statement(statement, &DfStatement::Statement(statement.clone()))?
+            {
+                return Err(StatementError::Unsupported {
+                    what: "EXPLAIN of a session statement".into(),
+                });
+            }
             Ok(if *analyze {
-                StatementKind::ExplainAnalyze
+                Classified::ExplainAnalyze(whole.clone())
             } else {
-                StatementKind::Explain
+                Classified::Explain(whole.clone())
             })
         }
-        Statement::Set(set) => set_kind(set),
-        Statement::Use(target) => use_kind(target),
+        Statement::Set(set) => set_kind(set).map(Classified::Command),
+        Statement::Use(target) => use_kind(target).map(Classified::Command),
+        Statement::StartTransaction { .. } => Ok(Classified::Command(Command::Transaction(
+            TransactionOp::Begin,
+        ))),
+        Statement::Commit { .. } => Ok(Classified::Command(Command::Transaction(
+            TransactionOp::Commit,
+        ))),
+        Statement::Rollback { .. } => Ok(Classified::Command(Command::Transaction(
+            TransactionOp::Rollback,
+        ))),
+        Statement::Prepare {
+            name, statement, ..
+        } => {
+            let sql = statement.to_string();
+            Ok(Classified::Command(Command::Prepare {
+                name: name.value.clone(),
+                sql,
+            }))
+        }
+        Statement::Execute {
+            name: Some(name),
+            parameters,
+            using,
+            immediate: false,
+            ..
+        } => Ok(Classified::Command(Command::Execute {
+            name: object_name(name).trim_matches('"').to_string(),
+            params: parameters
+                .iter()
+                .cloned()
+                .chain(using.iter().map(|u| u.expr.clone()))
+                .collect(),
+        })),
+        Statement::Deallocate { name, .. } => Ok(Classified::Command(Command::Deallocate {
+            name: name.value.clone(),
+        })),
         other => read_only(&statement_name(other)),
     }
 }
 
-fn set_kind(set: &Set) -> Result<StatementKind, StatementError> {
+fn set_kind(set: &Set) -> Result<Command, StatementError> {
     match set {
         Set::SingleAssignment {
             variable, values, ..
-        } => Ok(StatementKind::Set(SetVariable {
+        } => Ok(Command::Set(SetVariable {
             name: object_name(variable).to_ascii_lowercase(),
             value: Some(values.iter().map(value_text).collect::<Vec<_>>().join(",")),
         })),
-        Set::SetTimeZone { value, .. } => Ok(StatementKind::Set(SetVariable {
+        Set::SetTimeZone { value, .. } => Ok(Command::Set(SetVariable {
             name: "datafusion.execution.time_zone".into(),
             value: Some(value_text(value)),
         })),
@@ -161,7 +251,7 @@ fn set_kind(set: &Set) -> Result<StatementKind, StatementError> {
     }
 }
 
-fn use_kind(target: &Use) -> Result<StatementKind, StatementError> {
+fn use_kind(target: &Use) -> Result<Command, StatementError> {
     let name = match target {
         Use::Object(name) | Use::Schema(name) | Use::Database(name) | Use::Catalog(name) => name,
         other => {
@@ -176,15 +266,15 @@ fn use_kind(target: &Use) -> Result<StatementKind, StatementError> {
         .map(|p| p.to_string().trim_matches('"').to_string())
         .collect();
     match parts.as_slice() {
-        [schema] if matches!(target, Use::Catalog(_)) => Ok(StatementKind::Use {
+        [schema] if matches!(target, Use::Catalog(_)) => Ok(Command::Use {
             catalog: Some(schema.clone()),
             schema: String::new(),
         }),
-        [schema] => Ok(StatementKind::Use {
+        [schema] => Ok(Command::Use {
             catalog: None,
             schema: schema.clone(),
         }),
-        [catalog, schema] => Ok(StatementKind::Use {
+        [catalog, schema] => Ok(Command::Use {
             catalog: Some(catalog.clone()),
             schema: schema.clone(),
         }),
@@ -292,8 +382,14 @@ mod tests {
 
     use super::*;
 
-    fn kind(sql: &str) -> Result<StatementKind, StatementError> {
-        classify(sql, &GenericDialect {}).map(|c| c.kind)
+    /// What serves `sql`: `read`, `explain`, `explain analyze`, or the command itself.
+    fn kind(sql: &str) -> Result<String, StatementError> {
+        classify(sql, &GenericDialect {}).map(|c| match c {
+            Classified::Read(_) => "read".to_string(),
+            Classified::Explain(_) => "explain".to_string(),
+            Classified::ExplainAnalyze(_) => "explain analyze".to_string(),
+            Classified::Command(command) => format!("{command:?}"),
+        })
     }
 
     #[test]
@@ -305,12 +401,12 @@ mod tests {
             "SHOW COLUMNS FROM t",
             "DESCRIBE t",
         ] {
-            assert_eq!(kind(sql), Ok(StatementKind::Read), "{sql}");
+            assert_eq!(kind(sql), Ok("read".into()), "{sql}");
         }
-        assert_eq!(kind("EXPLAIN SELECT 1"), Ok(StatementKind::Explain));
+        assert_eq!(kind("EXPLAIN SELECT 1"), Ok("explain".into()));
         assert_eq!(
             kind("EXPLAIN ANALYZE SELECT 1"),
-            Ok(StatementKind::ExplainAnalyze)
+            Ok("explain analyze".into())
         );
     }
 
@@ -343,17 +439,23 @@ mod tests {
     fn set_and_use() {
         assert_eq!(
             kind("SET datafusion.execution.batch_size = 1024"),
-            Ok(StatementKind::Set(SetVariable {
-                name: "datafusion.execution.batch_size".into(),
-                value: Some("1024".into())
-            }))
+            Ok(format!(
+                "{:?}",
+                Command::Set(SetVariable {
+                    name: "datafusion.execution.batch_size".into(),
+                    value: Some("1024".into())
+                })
+            ))
         );
         assert_eq!(
             kind("USE lake.tpch"),
-            Ok(StatementKind::Use {
-                catalog: Some("lake".into()),
-                schema: "tpch".into()
-            })
+            Ok(format!(
+                "{:?}",
+                Command::Use {
+                    catalog: Some("lake".into()),
+                    schema: "tpch".into()
+                }
+            ))
         );
     }
 
@@ -368,5 +470,34 @@ mod tests {
             Err(StatementError::Multiple { count: 2 })
         );
         assert_eq!(kind("  "), Err(StatementError::Empty));
+    }
+
+    #[test]
+    fn transactions_and_prepared_statements_are_commands() {
+        assert_eq!(kind("BEGIN"), Ok("Transaction(Begin)".into()));
+        assert_eq!(kind("START TRANSACTION"), Ok("Transaction(Begin)".into()));
+        assert_eq!(kind("COMMIT"), Ok("Transaction(Commit)".into()));
+        assert_eq!(kind("ROLLBACK"), Ok("Transaction(Rollback)".into()));
+        let Ok(Classified::Command(Command::Prepare { name, sql })) =
+            classify("PREPARE q AS SELECT $1 + 1", &GenericDialect {})
+        else {
+            panic!("PREPARE is a command");
+        };
+        assert_eq!((name.as_str(), sql.as_str()), ("q", "SELECT $1 + 1"));
+        let Ok(Classified::Command(Command::Execute { name, params })) =
+            classify("EXECUTE q(41, 'a')", &GenericDialect {})
+        else {
+            panic!("EXECUTE is a command");
+        };
+        assert_eq!(name, "q");
+        assert_eq!(params.len(), 2);
+        assert_eq!(
+            kind("DEALLOCATE q"),
+            Ok("Deallocate { name: \"q\" }".into())
+        );
+        assert!(matches!(
+            kind("EXPLAIN SET x = 1"),
+            Err(StatementError::Unsupported { .. }) | Err(StatementError::Syntax { .. })
+        ));
     }
 }

@@ -19,6 +19,7 @@ use crate::audit::{AuditEntry, AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
 use crate::error::EngineError;
 use crate::query::QueryId;
+use crate::session::ClientLabel;
 
 /// How many finished queries are remembered for `GET /v1/queries`.
 const RECENT: usize = 200;
@@ -28,35 +29,6 @@ const MAX_SQL_CHARS: usize = 4096;
 pub const LATENCY_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
-
-/// Which protocol a query came in through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FrontEnd {
-    FlightSql,
-    Http,
-    Trino,
-    Postgres,
-    /// Called from Rust in this process (tests, benchmarks, `lakegate tpch`).
-    Embedded,
-}
-
-impl FrontEnd {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FrontEnd::FlightSql => "flight_sql",
-            FrontEnd::Http => "http",
-            FrontEnd::Trino => "trino",
-            FrontEnd::Postgres => "postgres",
-            FrontEnd::Embedded => "embedded",
-        }
-    }
-}
-
-impl fmt::Display for FrontEnd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Where a query is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,7 +70,7 @@ impl QueryState {
 pub struct QueryInfo {
     pub id: QueryId,
     pub user: String,
-    pub front_end: FrontEnd,
+    pub front_end: ClientLabel,
     pub sql: String,
     pub state: QueryState,
     pub started: SystemTime,
@@ -126,10 +98,10 @@ pub enum CancelOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct QueryMetrics {
     /// Finished queries by front end and final state.
-    pub outcomes: BTreeMap<(FrontEnd, QueryState), u64>,
+    pub outcomes: BTreeMap<(ClientLabel, QueryState), u64>,
     /// Per front end: counts per bucket of [`LATENCY_BUCKETS`] (not cumulative) and one more
     /// for slower queries, the sum of seconds and the count.
-    pub latency: BTreeMap<FrontEnd, Histogram>,
+    pub latency: BTreeMap<ClientLabel, Histogram>,
     /// Queries not yet done, by state.
     pub live: BTreeMap<QueryState, u64>,
     /// Queries that waited for a resource group slot, and their seconds of waiting in all.
@@ -182,7 +154,7 @@ struct Live {
     owner: Principal,
     details: AuditDetails,
     queued: Duration,
-    front_end: FrontEnd,
+    front_end: ClientLabel,
     sql: String,
     state: QueryState,
     started: SystemTime,
@@ -248,7 +220,7 @@ impl QueryTracker {
         self: &Arc<Self>,
         id: QueryId,
         owner: &Principal,
-        front_end: FrontEnd,
+        front_end: ClientLabel,
         sql: &str,
     ) -> Tracked {
         let (cancel, cancelled) = watch::channel(false);
@@ -452,6 +424,11 @@ pub struct Tracked {
 }
 
 impl Tracked {
+    /// A statement with no rows to stream (`SET`, `USE`, ...) ran to its end.
+    pub fn finished(mut self) {
+        self.finish(QueryState::Finished, None);
+    }
+
     pub fn failed(mut self, error: &EngineError) {
         let state = if matches!(error, EngineError::Cancelled { .. }) {
             QueryState::Cancelled
@@ -556,7 +533,7 @@ mod tests {
         let ana = Principal::new("ana");
         let id = QueryId::new();
         let stream = tracker
-            .begin(id, &ana, FrontEnd::Http, "SELECT 1")
+            .begin(id, &ana, ClientLabel::new("http"), "SELECT 1")
             .watch(rows(3));
         assert_eq!(tracker.get(id).unwrap().state, QueryState::Running);
         let batches: Vec<_> = stream.collect().await;
@@ -564,8 +541,11 @@ mod tests {
         let info = tracker.get(id).unwrap();
         assert_eq!((info.state, info.rows), (QueryState::Finished, 30));
         let metrics = tracker.metrics();
-        assert_eq!(metrics.outcomes[&(FrontEnd::Http, QueryState::Finished)], 1);
-        assert_eq!(metrics.latency[&FrontEnd::Http].count, 1);
+        assert_eq!(
+            metrics.outcomes[&(ClientLabel::new("http"), QueryState::Finished)],
+            1
+        );
+        assert_eq!(metrics.latency[&ClientLabel::new("http")].count, 1);
     }
 
     #[tokio::test]
@@ -574,7 +554,7 @@ mod tests {
         let (ana, bob) = (Principal::new("ana"), Principal::new("bob"));
         let id = QueryId::new();
         let mut stream = tracker
-            .begin(id, &ana, FrontEnd::Trino, "SELECT 1")
+            .begin(id, &ana, ClientLabel::new("trino"), "SELECT 1")
             .watch(rows(3));
         assert!(stream.next().await.unwrap().is_ok());
         assert_eq!(tracker.cancel(id, &bob, false), CancelOutcome::NotFound);
@@ -593,13 +573,13 @@ mod tests {
         let dropped = QueryId::new();
         drop(
             tracker
-                .begin(dropped, &ana, FrontEnd::FlightSql, "SELECT 1")
+                .begin(dropped, &ana, ClientLabel::new("flight_sql"), "SELECT 1")
                 .watch(rows(1)),
         );
         assert_eq!(tracker.get(dropped).unwrap().state, QueryState::Cancelled);
         let failed = QueryId::new();
         tracker
-            .begin(failed, &ana, FrontEnd::FlightSql, "SELEC")
+            .begin(failed, &ana, ClientLabel::new("flight_sql"), "SELEC")
             .failed(&EngineError::Internal("bad".into()));
         let info = tracker.get(failed).unwrap();
         assert_eq!(info.state, QueryState::Failed);

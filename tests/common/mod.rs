@@ -103,7 +103,8 @@ pub async fn engine_rows(engine: &Engine, session: &Session, sql: &str) -> Vec<R
     let result = engine
         .execute(session, sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"))
+        .into_result();
     result
         .stream
         .try_collect()
@@ -140,7 +141,8 @@ pub async fn run_with_plan(
     let result = engine
         .execute(session, sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"))
+        .into_result();
     let plan = result.plan.clone().expect("a read has a physical plan");
     let batches = result
         .stream

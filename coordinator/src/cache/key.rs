@@ -43,9 +43,10 @@ impl StatementKey {
         } else {
             ""
         };
+        // The dialect decides how names resolve (PostgreSQL sessions also see `pg_catalog`).
         StatementKey(format!(
-            "{text}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{user}",
-            vars.catalog, vars.schema,
+            "{text}\u{0}{params:?}\u{0}{}.{}\u{0}{settings:?}\u{0}{user}\u{0}{}",
+            vars.catalog, vars.schema, vars.dialect,
         ))
     }
 

@@ -12,7 +12,10 @@ use super::status::auth_status;
 use crate::auth::{AuthError, Authenticator, BearerToken, Credentials, Principal};
 use crate::engine::Engine;
 use crate::session::Session;
-use crate::tracker::FrontEnd;
+
+/// How metrics and the query list label Flight SQL clients.
+pub const CLIENT: ClientLabel = ClientLabel::new("flight_sql");
+use crate::session::{ClientLabel, DialectName};
 
 /// Sessions by bearer token, so `SET` and `USE` carry from call to call of one client.
 #[derive(Debug)]
@@ -45,7 +48,7 @@ impl FlightSessions {
         let token = self.auth.issue_token(&principal);
         let session = Arc::new(
             engine
-                .session_for(principal, FrontEnd::FlightSql)
+                .session_for(principal, CLIENT, DialectName::Standard)
                 .with_client_address(client),
         );
         let mut sessions = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,7 +83,7 @@ impl FlightSessions {
         .map_err(auth_status)?;
         Ok(Arc::new(
             engine
-                .session_for(principal, FrontEnd::FlightSql)
+                .session_for(principal, CLIENT, DialectName::Standard)
                 .with_client_address(client),
         ))
     }

@@ -41,7 +41,6 @@ use crate::error::EngineError;
 use crate::params::values_of;
 use crate::query::QueryId;
 use crate::session::Session;
-use crate::statement::{StatementError, StatementKind};
 use crate::tracker::CancelOutcome;
 
 type DoGetStream = <FlightSqlFrontend as FlightService>::DoGetStream;
@@ -99,7 +98,8 @@ impl FlightSqlFrontend {
             .engine
             .execute_with(session, sql, params)
             .await
-            .map_err(engine_status)?;
+            .map_err(engine_status)?
+            .into_result();
         let schema = result.schema.clone();
         let id = self.tickets.park(session.principal().clone(), result);
         let handle = TicketStatementQuery {
@@ -139,20 +139,11 @@ impl FlightSqlFrontend {
 /// no rows changed: JDBC sends them as updates, since they return no columns. Writes are
 /// refused as read-only, and a read sent as an update is told to come as a query.
 async fn run_update(engine: &Engine, session: &Session, sql: &str) -> Result<i64, Status> {
-    let classified =
-        crate::statement::classify(sql, &datafusion::sql::sqlparser::dialect::GenericDialect {})
-            .map_err(|e| engine_status(e.into()))?;
-    match classified.kind {
-        StatementKind::Set(_) | StatementKind::Use { .. } => {
-            engine.execute(session, sql).await.map_err(engine_status)?;
-            Ok(0)
-        }
-        _ => Err(engine_status(EngineError::Statement(
-            StatementError::Unsupported {
-                what: "a query sent as an update (send it with CommandStatementQuery)".into(),
-            },
-        ))),
-    }
+    engine
+        .execute_update(session, sql)
+        .await
+        .map_err(engine_status)?;
+    Ok(0)
 }
 
 /// The Flight action that cancels a query.

@@ -16,12 +16,13 @@ pub fn engine_status(err: EngineError) -> Status {
     match err {
         EngineError::Statement(StatementError::ReadOnly { .. })
         | EngineError::AccessDenied { .. } => Status::permission_denied(message),
-        EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
-            Status::invalid_argument(message)
-        }
-        EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
-            Status::not_found(message)
-        }
+        EngineError::Statement(_)
+        | EngineError::Plan { .. }
+        | EngineError::Setting { .. }
+        | EngineError::Parameter { .. } => Status::invalid_argument(message),
+        EngineError::UnknownTable { .. }
+        | EngineError::UnknownSchema { .. }
+        | EngineError::UnknownPrepared { .. } => Status::not_found(message),
         EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
             Status::unavailable(message)
         }

@@ -19,8 +19,8 @@ use crate::auth::Principal;
 use crate::error::EngineError;
 use crate::query::QueryResult;
 use crate::session::Session;
+use crate::session::{ClientLabel, DialectName};
 use crate::statement::StatementError;
-use crate::tracker::FrontEnd;
 
 /// The request body.
 #[derive(Debug, Deserialize)]
@@ -32,6 +32,9 @@ struct QueryRequest {
     catalog: Option<String>,
     schema: Option<String>,
 }
+
+/// How metrics and the query list label this front end's clients.
+pub const CLIENT: ClientLabel = ClientLabel::new("http");
 
 pub async fn query(
     State(shared): State<Shared>,
@@ -74,7 +77,7 @@ pub async fn query(
         Ok(result) => result,
         Err(e) => return engine_response(e),
     };
-    stream_result(format, result)
+    stream_result(format, result.into_result())
 }
 
 /// [`engine_error`] as a response; a full resource group queue also says when to retry.
@@ -107,7 +110,9 @@ pub(super) fn http_session(
     catalog: Option<String>,
     schema: Option<String>,
 ) -> Session {
-    let session = shared.engine.session_for(principal, FrontEnd::Http);
+    let session = shared
+        .engine
+        .session_for(principal, CLIENT, DialectName::Standard);
     session.update(|vars| {
         if let Some(catalog) = catalog {
             vars.catalog = catalog;
@@ -191,12 +196,13 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         }
         EngineError::AccessDenied { .. } => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
         EngineError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "QUERY_QUEUE_FULL"),
-        EngineError::Statement(_) | EngineError::Plan { .. } | EngineError::Setting { .. } => {
-            (StatusCode::BAD_REQUEST, "INVALID_SQL")
-        }
-        EngineError::UnknownTable { .. } | EngineError::UnknownSchema { .. } => {
-            (StatusCode::NOT_FOUND, "NOT_FOUND")
-        }
+        EngineError::Statement(_)
+        | EngineError::Plan { .. }
+        | EngineError::Setting { .. }
+        | EngineError::Parameter { .. } => (StatusCode::BAD_REQUEST, "INVALID_SQL"),
+        EngineError::UnknownTable { .. }
+        | EngineError::UnknownSchema { .. }
+        | EngineError::UnknownPrepared { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND"),
         EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
             (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
         }

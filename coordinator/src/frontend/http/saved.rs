@@ -19,7 +19,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use datafusion::common::ScalarValue;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -28,7 +27,6 @@ use super::query::{engine_error, engine_response, format_of, http_session, strea
 use super::{Shared, caller, error};
 use crate::catalog::{SnapshotId, TableRef};
 use crate::saved::SavedError;
-use crate::statement::{StatementKind, classify};
 
 /// Every response is revalidated: a table can get a new snapshot at any moment, and the ETag
 /// makes revalidation cheap.
@@ -47,9 +45,10 @@ pub async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = caller(&shared, &headers) {
-        return refused.into_response();
-    }
+    let principal = match caller(&shared, &headers) {
+        Ok(principal) => principal,
+        Err(refused) => return refused.into_response(),
+    };
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -84,9 +83,10 @@ pub async fn put(
             }
         }
     };
-    match classify(&request.sql, &GenericDialect {}) {
-        Ok(classified) if classified.kind == StatementKind::Read => {}
-        Ok(_) => {
+    let session = http_session(&shared, principal, None, None);
+    match shared.engine.is_read(&session, &request.sql) {
+        Ok(true) => {}
+        Ok(false) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 "NOT_A_QUERY",
@@ -94,7 +94,7 @@ pub async fn put(
             )
             .into_response();
         }
-        Err(e) => return engine_error(e.into()).into_response(),
+        Err(e) => return engine_error(e).into_response(),
     }
     match shared.saved.put(&name, request.sql, request.description) {
         Ok((query, replaced)) => {
@@ -232,7 +232,7 @@ pub async fn result(
         .execute_with(&session, &saved.sql, request.params.clone())
         .await
     {
-        Ok(result) => result,
+        Ok(outcome) => outcome.into_result(),
         Err(e) => return engine_response(e),
     };
     let tag = etag_of(&result.snapshots);

@@ -25,7 +25,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rand::RngCore;
 
 use crate::auth::{AuthError, Authenticator, ScramVerifier};
-use crate::pg_compat::SERVER_VERSION;
+use crate::dialect::postgres::SERVER_VERSION;
 
 /// SCRAM iterations for new verifiers: PostgreSQL's default.
 const SCRAM_ITERATIONS: usize = 4096;

@@ -6,9 +6,8 @@
 //! `SET` on one never changes another. Logins ([`login`]) are checked by the central
 //! [`Authenticator`], by SCRAM-SHA-256 or a password; the open demo mode trusts the user
 //! name the client sends. Simple and extended query protocols both run through the one
-//! [`Engine`]; types and values are mapped in [`types`], errors carry SQLSTATE codes.
-//! `BEGIN`/`COMMIT`/`ROLLBACK` are accepted as no-ops (every read is autocommit) and `SHOW`
-//! answers session variables. A cancel request stops the connection's running query on every
+//! [`Engine`] in the PostgreSQL dialect; types and values are mapped in [`types`], errors
+//! carry SQLSTATE codes, statements without rows answer with their command tag. A cancel request stops the connection's running query on every
 //! executor (SQLSTATE 57014). TLS is offered when a certificate is configured
 //! ([`crate::tls`]).
 
@@ -23,8 +22,7 @@ use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse,
-    Response, Tag,
+    DescribePortalResponse, DescribeStatementResponse, QueryResponse, Response, Tag,
 };
 use pgwire::api::stmt::{NoopQueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
@@ -45,13 +43,14 @@ mod types;
 pub use login::scram_verifier;
 
 use crate::auth::Authenticator;
-use crate::engine::Engine;
+use crate::engine::{Engine, Outcome};
 use crate::error::EngineError;
-use crate::pg_compat::SERVER_VERSION;
-use crate::session::Session;
+use crate::session::{ClientLabel, DialectName, Session};
 use crate::statement::StatementError;
-use crate::tracker::FrontEnd;
 use login::Login;
+
+/// How metrics and the query list label PostgreSQL clients.
+pub const CLIENT: ClientLabel = ClientLabel::new("postgres");
 
 /// Serves PostgreSQL clients on `listener` until `shutdown` completes; clients that ask for
 /// TLS get it when `tls` is set ([`crate::tls::postgres_identity`]).
@@ -139,7 +138,7 @@ impl Connection {
                 .cloned()
                 .unwrap_or_else(|| "anonymous".to_string());
             self.engine
-                .session_for(self.auth.logged_in(&user), FrontEnd::Postgres)
+                .session_for(self.auth.logged_in(&user), CLIENT, DialectName::Postgres)
                 .with_source(client.metadata().get("application_name").cloned())
                 .with_client_address(Some(client.socket_addr()))
         })
@@ -154,38 +153,22 @@ impl Connection {
         params: Vec<ScalarValue>,
         format: &Format,
     ) -> PgWireResult<Response> {
-        let words: Vec<String> = sql
-            .split_whitespace()
-            .take(2)
-            .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-            .collect();
-        match words.first().map(String::as_str) {
-            Some("BEGIN") | Some("START") => return Ok(Response::Execution(Tag::new("BEGIN"))),
-            Some("COMMIT") | Some("END") => return Ok(Response::Execution(Tag::new("COMMIT"))),
-            Some("ROLLBACK") | Some("ABORT") => {
-                return Ok(Response::Execution(Tag::new("ROLLBACK")));
-            }
-            Some("SHOW") => {
-                if let Some(name) = words.get(1) {
-                    return Ok(show(session, &name.to_ascii_lowercase()));
-                }
-            }
-            Some("SET") if words.get(1).is_some_and(|w| w.starts_with("SEARCH_PATH")) => {
-                return self.set_search_path(session, sql).await;
-            }
-            _ => {}
-        }
-        let result = self
+        let outcome = self
             .engine
             .execute_with(session, sql, params)
             .await
             .map_err(sqlstate)?;
-        if result.schema.fields().is_empty() {
-            let tag = words
-                .first()
-                .map_or("OK", |w| if w == "USE" { "SET" } else { w });
-            return Ok(Response::Execution(Tag::new(tag)));
-        }
+        let result = match outcome {
+            Outcome::Rows(result) => result,
+            // PostgreSQL has no USE; its clients know the effect as SET (of search_path).
+            other => {
+                let tag = match other.command_tag() {
+                    "USE" => "SET",
+                    tag => tag,
+                };
+                return Ok(Response::Execution(Tag::new(tag)));
+            }
+        };
         if let Some(handle) = cancel {
             // A cancel request for this connection stops this query through the tracker,
             // as a cancel from any front end does: its stream ends with 57014 and its plan
@@ -214,78 +197,6 @@ impl Connection {
         });
         Ok(Response::Query(QueryResponse::new(fields, rows)))
     }
-}
-
-impl Connection {
-    /// `SET search_path = a, b` / `TO a`: the first schema becomes the session's default
-    /// schema (checked to exist), and `SHOW search_path` returns what was set.
-    async fn set_search_path(&self, session: &Session, sql: &str) -> PgWireResult<Response> {
-        let lower = sql.to_ascii_lowercase();
-        let value = lower
-            .find("search_path")
-            .map(|at| sql[at + "search_path".len()..].trim())
-            .map(|rest| {
-                rest.strip_prefix('=')
-                    .or_else(|| rest.strip_prefix("TO "))
-                    .or_else(|| rest.strip_prefix("to "))
-                    .unwrap_or(rest)
-                    .trim()
-                    .trim_end_matches(';')
-                    .trim()
-            })
-            .unwrap_or("");
-        let first = value
-            .split(',')
-            .map(|s| s.trim().trim_matches(['\'', '"']))
-            .find(|s| !s.is_empty() && *s != "$user" && *s != "public" && *s != "pg_catalog");
-        if let Some(schema) = first {
-            let use_sql = format!("USE \"{}\"", schema.replace('"', "\"\""));
-            self.engine
-                .execute(session, &use_sql)
-                .await
-                .map_err(sqlstate)?;
-        }
-        self.engine
-            .set(session, "search_path", Some(value.to_string()))
-            .map_err(sqlstate)?;
-        Ok(Response::Execution(Tag::new("SET")))
-    }
-}
-
-/// `SHOW name`: a session variable, or the value PostgreSQL clients expect for the usual
-/// ones.
-fn show(session: &Session, name: &str) -> Response {
-    let vars = session.vars();
-    let value = match name {
-        "search_path" => vars
-            .settings
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| vars.schema.clone()),
-        _ => vars.settings.get(name).cloned().unwrap_or_else(|| {
-            match name {
-                "server_version" => SERVER_VERSION,
-                "transaction_isolation" | "default_transaction_isolation" => "read committed",
-                "standard_conforming_strings" => "on",
-                "client_encoding" | "server_encoding" => "UTF8",
-                "datestyle" => "ISO, MDY",
-                "timezone" => "UTC",
-                "transaction_read_only" | "default_transaction_read_only" => "on",
-                _ => "",
-            }
-            .to_string()
-        }),
-    };
-    let fields = Arc::new(vec![FieldInfo::new(
-        name.to_string(),
-        None,
-        None,
-        Type::TEXT,
-        FieldFormat::Text,
-    )]);
-    let mut encoder = pgwire::api::results::DataRowEncoder::new(fields.clone());
-    let row = encoder.encode_field(&value).map(|_| encoder.take_row());
-    Response::Query(QueryResponse::new(fields, stream::iter(vec![row])))
 }
 
 #[async_trait]
@@ -471,7 +382,8 @@ fn sqlstate(err: EngineError) -> PgWireError {
         EngineError::Plan { .. } => "42000",
         EngineError::UnknownTable { .. } => "42P01",
         EngineError::UnknownSchema { .. } => "3F000",
-        EngineError::Setting { .. } => "22023",
+        EngineError::Setting { .. } | EngineError::Parameter { .. } => "22023",
+        EngineError::UnknownPrepared { .. } => "26000",
         EngineError::AccessDenied { .. } => "42501",
         EngineError::QueueFull { .. } => "53300",
         EngineError::Cancelled { .. } | EngineError::TimedOut { .. } => "57014",

@@ -31,22 +31,6 @@ pub fn query_error(err: &EngineError) -> Value {
     error
 }
 
-/// An error raised by the front end itself (a statement of Trino's dialect it cannot take).
-pub fn user_error(name: &str, message: &str) -> Value {
-    json!({
-        "message": message,
-        "errorCode": code_of(name),
-        "errorName": name,
-        "errorType": "USER_ERROR",
-        "failureInfo": {
-            "type": format!("io.lakegate.{name}"),
-            "message": message,
-            "suppressed": [],
-            "stack": [],
-        },
-    })
-}
-
 fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
     let user = |name: &'static str| (code_of(name), name, "USER_ERROR");
     match err {
@@ -58,6 +42,8 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
         EngineError::UnknownTable { .. } => user("TABLE_NOT_FOUND"),
         EngineError::UnknownSchema { .. } => user("SCHEMA_NOT_FOUND"),
         EngineError::Setting { .. } => user("INVALID_SESSION_PROPERTY"),
+        EngineError::UnknownPrepared { .. } => user("NOT_FOUND"),
+        EngineError::Parameter { .. } => user("INVALID_PARAMETER_USAGE"),
         EngineError::Cancelled { .. } => user("USER_CANCELED"),
         EngineError::TimedOut { .. } => (131_075, "EXCEEDED_TIME_LIMIT", "INSUFFICIENT_RESOURCES"),
         EngineError::QueueFull { .. } => (131_074, "QUERY_QUEUE_FULL", "INSUFFICIENT_RESOURCES"),

@@ -9,9 +9,10 @@
 //!   ([`results`]); `DELETE` of it cancels the query (204).
 //! * `GET /v1/query/{id}`: the query's info (`infoUri`); `GET /v1/info`: the server.
 //!
-//! Types and values are written as Trino writes them ([`types`], [`values`]); errors as
-//! Trino's error objects ([`errors`]). Session statements of Trino's dialect are answered
-//! here ([`statement`]); all SQL goes through the one [`Engine`].
+//! Sessions speak the Trino dialect ([`crate::dialect::trino`]); all SQL goes through the one
+//! [`Engine`], and session statements come back as changes this front end turns into
+//! `X-Trino-*` headers (the client keeps the session). Types and values are written as Trino
+//! writes them ([`types`], [`values`]); errors as Trino's error objects ([`errors`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,31 +24,28 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use datafusion::common::ScalarValue;
-use datafusion::execution::context::{SQLOptions, SessionContext};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod client;
 mod errors;
 mod results;
-mod statement;
-mod types;
 mod values;
 
 use client::ClientSession;
-use errors::{query_error, user_error};
+use errors::query_error;
 use results::{PageError, Results, Uris};
-use statement::TrinoStatement;
 
 use crate::auth::{Authenticator, Credentials, Principal};
-use crate::engine::Engine;
+use crate::dialect::trino::types;
+use crate::engine::{Engine, Outcome, SessionChange, SessionCommand};
 use crate::error::EngineError;
-use crate::query::QueryId;
-use crate::session::Session;
-use crate::statement::StatementKind;
-use crate::tracker::FrontEnd;
+use crate::query::{QueryId, QueryResult};
+use crate::session::{ClientLabel, DialectName, Session};
+use crate::statement::TransactionOp;
+
+/// How metrics and the query list label Trino clients.
+pub const CLIENT: ClientLabel = ClientLabel::new("trino");
 
 #[derive(Clone)]
 struct Trino {
@@ -102,7 +100,7 @@ async fn submit(
     }
     let session = trino
         .engine
-        .session_for(principal.clone(), FrontEnd::Trino)
+        .session_for(principal.clone(), CLIENT, DialectName::Trino)
         .with_client_address(Some(peer))
         .with_source(client.source.clone());
     if let Err(e) = apply_client_session(&trino.engine, &session, &client) {
@@ -113,10 +111,7 @@ async fn submit(
         user = %principal,
         source = client.source.as_deref().unwrap_or("")
     );
-    match run(&trino, &session, &client, sql, &uris)
-        .instrument(span)
-        .await
-    {
+    match run(&trino, &session, sql, &uris).instrument(span).await {
         Ok(answer) => respond(answer),
         Err(error) => {
             let body = finished_body(&uris, QueryId::new(), "FAILED", Some(error));
@@ -125,185 +120,80 @@ async fn submit(
     }
 }
 
-/// Runs one statement: session statements here, everything else in the engine.
-async fn run(
-    trino: &Trino,
-    session: &Session,
-    client: &ClientSession,
-    sql: &str,
-    uris: &Uris,
-) -> Result<Answer, Value> {
-    let parsed = statement::parse(sql).map_err(|e| user_error("SYNTAX_ERROR", &e.0))?;
-    let engine = &trino.engine;
-    let mut headers = HeaderMap::new();
-    let done = |update: &str, headers: HeaderMap| {
-        let mut body = finished_body(uris, QueryId::new(), "FINISHED", None);
-        body["updateType"] = Value::String(update.to_string());
-        Answer { body, headers }
+/// Runs one statement and renders its outcome: rows are paged; a session statement answers
+/// with the headers that carry its changes to the client, which keeps the session.
+async fn run(trino: &Trino, session: &Session, sql: &str, uris: &Uris) -> Result<Answer, Value> {
+    let outcome = trino
+        .engine
+        .execute(session, sql)
+        .await
+        .map_err(|e| query_error(&e))?;
+    let (id, update_type, headers) = match outcome {
+        Outcome::Rows(result) => return Ok(page(trino, result, uris).await),
+        Outcome::SessionChanged(update) => {
+            let update_type = match update.command {
+                SessionCommand::Set => "SET SESSION",
+                SessionCommand::Reset => "RESET SESSION",
+                SessionCommand::Use => "USE",
+                SessionCommand::Prepare => "PREPARE",
+                SessionCommand::Deallocate => "DEALLOCATE",
+            };
+            (update.id, update_type, session_headers(&update.changes))
+        }
+        Outcome::Transaction { id, op } => {
+            let update_type = match op {
+                TransactionOp::Begin => "START TRANSACTION",
+                TransactionOp::Commit => "COMMIT",
+                TransactionOp::Rollback => "ROLLBACK",
+            };
+            (id, update_type, HeaderMap::new())
+        }
     };
-    match parsed {
-        TrinoStatement::SetSession { name, value } => {
-            engine
-                .set(session, &name, Some(value.clone()))
-                .map_err(|e| query_error(&e))?;
-            client::add(
+    let mut body = finished_body(uris, id, "FINISHED", None);
+    body["updateType"] = Value::String(update_type.to_string());
+    Ok(Answer { body, headers })
+}
+
+/// The `X-Trino-Set-*`, `-Clear-Session`, `-Added-Prepare` and `-Deallocated-Prepare`
+/// headers that apply `changes` to the client's session.
+fn session_headers(changes: &[SessionChange]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for change in changes {
+        match change {
+            SessionChange::Catalog(catalog) => {
+                client::add(&mut headers, client::SET_CATALOG, catalog.clone());
+            }
+            SessionChange::Schema(schema) => {
+                client::add(&mut headers, client::SET_SCHEMA, schema.clone());
+            }
+            SessionChange::Setting { name, value } => client::add(
                 &mut headers,
                 client::SET_SESSION,
-                format!("{name}={}", client::encode(&value)),
-            );
-            Ok(done("SET SESSION", headers))
-        }
-        TrinoStatement::ResetSession { name } => {
-            client::add(&mut headers, client::CLEAR_SESSION, name);
-            Ok(done("RESET SESSION", headers))
-        }
-        TrinoStatement::Prepare { name, sql } => {
-            crate::statement::classify(
-                sql,
-                &datafusion::sql::sqlparser::dialect::GenericDialect {},
-            )
-            .map_err(|e| query_error(&e.into()))?;
-            client::add(
+                format!("{name}={}", client::encode(value)),
+            ),
+            SessionChange::TimeZone(zone) => client::add(
+                &mut headers,
+                client::SET_SESSION,
+                format!("datafusion.execution.time_zone={}", client::encode(zone)),
+            ),
+            SessionChange::SettingCleared(name) => {
+                client::add(&mut headers, client::CLEAR_SESSION, name.clone());
+            }
+            SessionChange::PreparedAdded { name, sql } => client::add(
                 &mut headers,
                 client::ADDED_PREPARE,
                 format!("{name}={}", client::encode(sql)),
-            );
-            Ok(done("PREPARE", headers))
+            ),
+            SessionChange::PreparedRemoved(name) => {
+                client::add(&mut headers, client::DEALLOCATED_PREPARE, name.clone());
+            }
         }
-        TrinoStatement::Deallocate { name } => {
-            client::add(&mut headers, client::DEALLOCATED_PREPARE, name);
-            Ok(done("DEALLOCATE", headers))
-        }
-        TrinoStatement::Transaction => Ok(done("START TRANSACTION", headers)),
-        TrinoStatement::Execute { name, using } => {
-            let sql = client.prepared.get(&name).ok_or_else(|| {
-                user_error(
-                    "NOT_FOUND",
-                    &format!("prepared statement {name} is not in this session"),
-                )
-            })?;
-            let params = evaluate(using).await?;
-            start(trino, session, sql, params, uris).await
-        }
-        TrinoStatement::ExecuteImmediate { sql, using } => {
-            let params = evaluate(using).await?;
-            start(trino, session, &sql, params, uris).await
-        }
-        TrinoStatement::ShowCatalogs { like } => {
-            let sql = format!(
-                "SELECT DISTINCT catalog_name AS \"Catalog\" FROM information_schema.schemata{} \
-                 ORDER BY 1",
-                like_filter("catalog_name", like.as_deref(), "WHERE")
-            );
-            start(trino, session, &sql, Vec::new(), uris).await
-        }
-        TrinoStatement::ShowSchemas { catalog, like } => {
-            let catalog = catalog.unwrap_or_else(|| session.vars().catalog);
-            let sql = format!(
-                "SELECT schema_name AS \"Schema\" FROM information_schema.schemata \
-                 WHERE catalog_name = {}{} ORDER BY 1",
-                quote(&catalog),
-                like_filter("schema_name", like.as_deref(), "AND")
-            );
-            start(trino, session, &sql, Vec::new(), uris).await
-        }
-        TrinoStatement::ShowTables { from, like } => {
-            let vars = session.vars();
-            let (catalog, schema) = match from.as_slice() {
-                [] => (vars.catalog, vars.schema),
-                [schema] => (vars.catalog, schema.clone()),
-                [catalog, schema] => (catalog.clone(), schema.clone()),
-                _ => {
-                    return Err(user_error(
-                        "SYNTAX_ERROR",
-                        "SHOW TABLES FROM takes a schema or catalog.schema",
-                    ));
-                }
-            };
-            let sql = format!(
-                "SELECT table_name AS \"Table\" FROM information_schema.tables \
-                 WHERE table_catalog = {} AND table_schema = {}{} ORDER BY 1",
-                quote(&catalog),
-                quote(&schema),
-                like_filter("table_name", like.as_deref(), "AND")
-            );
-            start(trino, session, &sql, Vec::new(), uris).await
-        }
-        TrinoStatement::ShowColumns { table } => {
-            let name = table
-                .iter()
-                .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-                .collect::<Vec<_>>()
-                .join(".");
-            let described = engine
-                .describe(session, &format!("SELECT * FROM {name}"))
-                .await
-                .map_err(|e| query_error(&e))?;
-            let rows: Vec<Value> = described
-                .dataset
-                .fields()
-                .iter()
-                .map(|f| json!([f.name(), types::type_name(f.data_type()), "", ""]))
-                .collect();
-            let columns = json!(
-                ["Column", "Type", "Extra", "Comment"]
-                    .iter()
-                    .map(|name| column(name, &arrow::datatypes::DataType::Utf8))
-                    .collect::<Vec<_>>()
-            );
-            let mut body = finished_body(uris, QueryId::new(), "FINISHED", None);
-            body["columns"] = columns;
-            body["data"] = Value::Array(rows);
-            Ok(Answer { body, headers })
-        }
-        TrinoStatement::Sql(sql) => start(trino, session, sql, Vec::new(), uris).await,
     }
+    headers
 }
 
-/// Plans `sql` and registers it for paging. Statements with no columns (`USE`, `SET`) end
-/// here, with the headers that carry their effect to the client.
-async fn start(
-    trino: &Trino,
-    session: &Session,
-    sql: &str,
-    params: Vec<ScalarValue>,
-    uris: &Uris,
-) -> Result<Answer, Value> {
-    let before = session.vars();
-    let result = trino
-        .engine
-        .execute_with(session, sql, params)
-        .await
-        .map_err(|e| query_error(&e))?;
-    if result.schema.fields().is_empty() {
-        let after = session.vars();
-        let mut headers = HeaderMap::new();
-        let mut update = "SET SESSION";
-        let is_use = crate::statement::classify(sql, &GenericDialect {})
-            .is_ok_and(|c| matches!(c.kind, StatementKind::Use { .. }));
-        if is_use || after.catalog != before.catalog || after.schema != before.schema {
-            update = "USE";
-            client::add(&mut headers, client::SET_CATALOG, after.catalog.clone());
-            client::add(&mut headers, client::SET_SCHEMA, after.schema.clone());
-        }
-        for (name, value) in &after.settings {
-            if before.settings.get(name) != Some(value) {
-                client::add(
-                    &mut headers,
-                    client::SET_SESSION,
-                    format!("{name}={}", client::encode(value)),
-                );
-            }
-        }
-        for name in before.settings.keys() {
-            if !after.settings.contains_key(name) {
-                client::add(&mut headers, client::CLEAR_SESSION, name.clone());
-            }
-        }
-        let mut body = finished_body(uris, result.id, "FINISHED", None);
-        body["updateType"] = Value::String(update.to_string());
-        return Ok(Answer { body, headers });
-    }
+/// Registers a result for paging and answers with its columns and first page.
+async fn page(trino: &Trino, result: QueryResult, uris: &Uris) -> Answer {
     let columns = Value::Array(
         result
             .schema
@@ -314,10 +204,10 @@ async fn start(
     );
     let paged = trino.results.add(result.id, Some(columns), result.stream);
     let body = paged.lock().await.first_response(uris);
-    Ok(Answer {
+    Answer {
         body,
         headers: HeaderMap::new(),
-    })
+    }
 }
 
 async fn next_page(
@@ -429,6 +319,7 @@ fn apply_client_session(
     client: &ClientSession,
 ) -> Result<(), EngineError> {
     session.update(|vars| {
+        vars.prepared = client.prepared.clone();
         if let Some(catalog) = &client.catalog {
             vars.catalog = catalog.clone();
         }
@@ -440,39 +331,6 @@ fn apply_client_session(
         engine.set(session, name, Some(value.clone()))?;
     }
     Ok(())
-}
-
-/// The values of a `USING` list, computed by DataFusion with no tables in reach: Trino's
-/// client writes parameters as literals (`DATE '2024-01-31'`, `DOUBLE '0.5'`, `X'00ff'`).
-async fn evaluate(using: Option<&str>) -> Result<Vec<ScalarValue>, Value> {
-    let Some(list) = using else {
-        return Ok(Vec::new());
-    };
-    let refuse = |message: String| user_error("INVALID_PARAMETER_USAGE", &message);
-    let context = SessionContext::new();
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let frame = context
-        .sql_with_options(&format!("SELECT {list}"), options)
-        .await
-        .map_err(|e| refuse(format!("USING {list}: {e}")))?;
-    let batches = frame
-        .collect()
-        .await
-        .map_err(|e| refuse(format!("USING {list}: {e}")))?;
-    let batch = batches
-        .first()
-        .filter(|b| b.num_rows() == 1)
-        .ok_or_else(|| refuse(format!("USING {list}: not one value per parameter")))?;
-    batch
-        .columns()
-        .iter()
-        .map(|column| {
-            ScalarValue::try_from_array(column, 0).map_err(|e| refuse(format!("USING: {e}")))
-        })
-        .collect()
 }
 
 fn column(name: &str, data_type: &arrow::datatypes::DataType) -> Value {
@@ -526,13 +384,4 @@ fn uris(headers: &HeaderMap) -> Uris {
     Uris {
         base: format!("{scheme}://{host}"),
     }
-}
-
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-fn like_filter(column: &str, like: Option<&str>, joiner: &str) -> String {
-    like.map(|pattern| format!(" {joiner} {column} LIKE {}", quote(pattern)))
-        .unwrap_or_default()
 }

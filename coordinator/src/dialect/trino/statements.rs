@@ -1,8 +1,9 @@
-//! Statements of Trino's dialect that are about the client session rather than data, and so
-//! are answered by the Trino front end itself: `SET/RESET SESSION`, `PREPARE ... FROM`,
-//! `EXECUTE [IMMEDIATE] ... USING`, `DEALLOCATE PREPARE`, the `SHOW` family, `DESCRIBE` and
-//! transaction statements (no-ops: every read is autocommit). Everything else goes to the
-//! engine as it is.
+//! Statements of Trino's dialect that sqlparser does not read as Trino means them:
+//! `SET/RESET SESSION`, `PREPARE ... FROM`, `EXECUTE [IMMEDIATE] ... USING`, `DEALLOCATE
+//! PREPARE`, the `SHOW` family (Trino's column names), `DESCRIBE` and transaction statements.
+//! They are recognised by their leading words; everything else is parsed as standard SQL.
+
+use crate::statement::TransactionOp;
 
 /// A statement, recognised by its leading words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub enum TrinoStatement<'a> {
     ShowColumns {
         table: Vec<String>,
     },
-    Transaction,
+    Transaction(TransactionOp),
     /// Anything else: SQL for the engine.
     Sql(&'a str),
 }
@@ -111,10 +112,13 @@ pub fn parse(sql: &str) -> Result<TrinoStatement<'_>, SyntaxError> {
     }
     if words.keyword("START") {
         words.expect_keyword("TRANSACTION")?;
-        return Ok(TrinoStatement::Transaction);
+        return Ok(TrinoStatement::Transaction(TransactionOp::Begin));
     }
-    if words.keyword("COMMIT") || words.keyword("ROLLBACK") {
-        return Ok(TrinoStatement::Transaction);
+    if words.keyword("COMMIT") {
+        return Ok(TrinoStatement::Transaction(TransactionOp::Commit));
+    }
+    if words.keyword("ROLLBACK") {
+        return Ok(TrinoStatement::Transaction(TransactionOp::Rollback));
     }
     if words.keyword("SHOW") {
         if words.keyword("CATALOGS") {

@@ -1,4 +1,5 @@
-//! PostgreSQL clients' catalog queries, made plannable by DataFusion.
+//! PostgreSQL clients' SQL: their catalog queries made plannable by DataFusion, and
+//! PostgreSQL's `SHOW name` of server variables.
 //!
 //! psql's `\d` family and PgJDBC's `DatabaseMetaData` send PostgreSQL-only SQL:
 //! `OPERATOR(pg_catalog.~)`, `COLLATE pg_catalog.default`, `'pg_class'::regclass`, scalar
@@ -12,20 +13,36 @@ use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::{AccessExpr, Expr, Value, VisitMut, VisitorMut};
+use datafusion::sql::sqlparser::ast::{AccessExpr, Expr, Statement, Value, VisitMut, VisitorMut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use super::PG_CATALOG_SCHEMA;
-use crate::statement::{self, Classified, StatementError, classify_parsed};
+use crate::statement::{self, Classified, Command, StatementError, classify_parsed};
 
 static PARSER: LazyLock<PostgresCompatibilityParser> =
     LazyLock::new(PostgresCompatibilityParser::new);
 
-/// [`statement::classify`] for a PostgreSQL client: a catalog query is rewritten first.
+/// [`statement::classify`] for a PostgreSQL client: a catalog query is rewritten first, and
+/// `SHOW name` asks for a session variable (answered with PostgreSQL's defaults).
 pub fn classify(sql: &str) -> Result<Classified, StatementError> {
+    let classified = classify_sql(sql)?;
+    if let Classified::Read(DfStatement::Statement(statement)) = &classified
+        && let Statement::ShowVariable { variable } = statement.as_ref()
+    {
+        let name = variable
+            .iter()
+            .map(|part| part.value.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(".");
+        return Ok(Classified::Command(Command::Show { name }));
+    }
+    Ok(classified)
+}
+
+fn classify_sql(sql: &str) -> Result<Classified, StatementError> {
     if reads_pg_catalog(sql)
         && let Ok(mut statements) = PARSER.parse(sql)
         && statements.len() == 1
@@ -91,7 +108,6 @@ fn reads_pg_catalog(sql: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statement::StatementKind;
 
     #[test]
     fn psql_table_lookup_is_rewritten() {
@@ -99,9 +115,10 @@ mod tests {
                    LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                    WHERE c.relname OPERATOR(pg_catalog.~) '^(lineitem)$' COLLATE pg_catalog.default \
                    ORDER BY 2, 3";
-        let classified = classify(sql).expect("psql's query is accepted");
-        assert_eq!(classified.kind, StatementKind::Read);
-        let text = classified.statement.to_string();
+        let Classified::Read(statement) = classify(sql).expect("psql's query is accepted") else {
+            panic!("a read");
+        };
+        let text = statement.to_string();
         assert!(!text.contains("OPERATOR"), "{text}");
         assert!(!text.contains("COLLATE"), "{text}");
     }
@@ -112,8 +129,10 @@ mod tests {
         // to a column whose name starts with pg_.
         let sql = "SELECT pg_score, (SELECT max(l_quantity) FROM lineitem l2 \
                    WHERE l2.l_orderkey = l.l_orderkey) FROM lineitem l";
-        let classified = classify(sql).expect("parses");
-        assert!(classified.statement.to_string().contains("l2.l_orderkey"));
+        let Classified::Read(statement) = classify(sql).expect("parses") else {
+            panic!("a read");
+        };
+        assert!(statement.to_string().contains("l2.l_orderkey"));
         assert!(!reads_pg_catalog(sql));
         assert!(reads_pg_catalog("SELECT relname FROM pg_class"));
         assert!(reads_pg_catalog("SELECT 'lineitem'::regclass"));
@@ -123,7 +142,10 @@ mod tests {
     fn record_fields_become_struct_field_access() {
         let sql =
             "SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_catalog.pg_index i";
-        let text = classify(sql).expect("PgJDBC's query").statement.to_string();
+        let Classified::Read(statement) = classify(sql).expect("PgJDBC's query") else {
+            panic!("a read");
+        };
+        let text = statement.to_string();
         assert!(text.contains("(_pg_expandarray(i.indkey)).'n'"), "{text}");
     }
 

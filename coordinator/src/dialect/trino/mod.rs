@@ -1,0 +1,172 @@
+//! Trino's SQL. Today: its session statements (`SET SESSION`, `PREPARE ... FROM`, `EXECUTE
+//! ... USING`, ...), its `SHOW` family with Trino's column names and `DESCRIBE` with Trino's
+//! type names ([`types`]); everything else is read as standard SQL.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Expr;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use super::{DialectName, SqlDialect};
+use crate::session::SessionVars;
+use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
+
+mod statements;
+pub mod types;
+
+use statements::TrinoStatement;
+
+#[derive(Debug, Default)]
+pub struct Trino;
+
+impl SqlDialect for Trino {
+    fn name(&self) -> DialectName {
+        DialectName::Trino
+    }
+
+    fn parse(&self, sql: &str, vars: &SessionVars) -> Result<Classified, StatementError> {
+        let syntax = |message: String| StatementError::Syntax {
+            message,
+            position: None,
+        };
+        let command = match statements::parse(sql).map_err(|e| syntax(e.0))? {
+            TrinoStatement::Sql(sql) => return classify(sql, &GenericDialect {}),
+            TrinoStatement::SetSession { name, value } => Command::Set(SetVariable {
+                name,
+                value: Some(value),
+            }),
+            TrinoStatement::ResetSession { name } => {
+                Command::Set(SetVariable { name, value: None })
+            }
+            TrinoStatement::Prepare { name, sql } => Command::Prepare {
+                name,
+                sql: sql.to_string(),
+            },
+            TrinoStatement::Execute { name, using } => Command::Execute {
+                name,
+                params: expressions(using)?,
+            },
+            TrinoStatement::ExecuteImmediate { sql, using } => Command::ExecuteImmediate {
+                sql,
+                params: expressions(using)?,
+            },
+            TrinoStatement::Deallocate { name } => Command::Deallocate { name },
+            TrinoStatement::Transaction(op) => Command::Transaction(op),
+            TrinoStatement::ShowColumns { table } => Command::ShowColumns { table },
+            TrinoStatement::ShowCatalogs { like } => {
+                return read(&format!(
+                    "SELECT DISTINCT catalog_name AS \"Catalog\" \
+                     FROM information_schema.schemata{} ORDER BY 1",
+                    like_filter("catalog_name", like.as_deref(), "WHERE")
+                ));
+            }
+            TrinoStatement::ShowSchemas { catalog, like } => {
+                let catalog = quote(catalog.as_deref().unwrap_or(&vars.catalog));
+                return read(&format!(
+                    "SELECT schema_name AS \"Schema\" FROM information_schema.schemata \
+                     WHERE catalog_name = {catalog}{} ORDER BY 1",
+                    like_filter("schema_name", like.as_deref(), "AND")
+                ));
+            }
+            TrinoStatement::ShowTables { from, like } => {
+                let (catalog, schema) = match from.as_slice() {
+                    [] => (quote(&vars.catalog), quote(&vars.schema)),
+                    [schema] => (quote(&vars.catalog), quote(schema)),
+                    [catalog, schema] => (quote(catalog), quote(schema)),
+                    _ => {
+                        return Err(syntax(
+                            "SHOW TABLES FROM takes a schema or catalog.schema".into(),
+                        ));
+                    }
+                };
+                return read(&format!(
+                    "SELECT table_name AS \"Table\" FROM information_schema.tables \
+                     WHERE table_catalog = {catalog} AND table_schema = {schema}{} ORDER BY 1",
+                    like_filter("table_name", like.as_deref(), "AND")
+                ));
+            }
+        };
+        Ok(Classified::Command(command))
+    }
+
+    fn type_name(&self, data_type: &DataType) -> String {
+        types::type_name(data_type)
+    }
+}
+
+/// A statement this dialect writes for its clients' `SHOW`, as a read.
+fn read(sql: &str) -> Result<Classified, StatementError> {
+    match classify(sql, &GenericDialect {})? {
+        read @ Classified::Read(DfStatement::Statement(_)) => Ok(read),
+        _ => Err(StatementError::Unsupported {
+            what: format!("`{sql}`"),
+        }),
+    }
+}
+
+/// The expressions of a `USING` list.
+fn expressions(list: Option<&str>) -> Result<Vec<Expr>, StatementError> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    Parser::new(&GenericDialect {})
+        .try_with_sql(list)
+        .and_then(|mut parser| parser.parse_comma_separated(Parser::parse_expr))
+        .map_err(|e| StatementError::Syntax {
+            message: format!("USING {list}: {e}"),
+            position: None,
+        })
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn like_filter(column: &str, like: Option<&str>, joiner: &str) -> String {
+    like.map(|pattern| format!(" {joiner} {column} LIKE {}", quote(pattern)))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::TransactionOp;
+
+    fn vars() -> SessionVars {
+        crate::Session::new(crate::Principal::new("ana"), "lake", "tpch").vars()
+    }
+
+    #[test]
+    fn session_statements_become_commands() {
+        let parse = |sql: &str| Trino.parse(sql, &vars());
+        let Ok(Classified::Command(Command::Execute { name, params })) =
+            parse("EXECUTE st USING DATE '2024-01-01', 'x'")
+        else {
+            panic!("EXECUTE ... USING");
+        };
+        assert_eq!((name.as_str(), params.len()), ("st", 2));
+        assert!(matches!(
+            parse("RESET SESSION cache"),
+            Ok(Classified::Command(Command::Set(SetVariable {
+                value: None,
+                ..
+            })))
+        ));
+        assert!(matches!(
+            parse("COMMIT"),
+            Ok(Classified::Command(Command::Transaction(
+                TransactionOp::Commit
+            )))
+        ));
+        // SHOW TABLES with no schema lists the session's.
+        let Ok(Classified::Read(show)) = parse("SHOW TABLES LIKE 'line%'") else {
+            panic!("SHOW TABLES is a read");
+        };
+        let text = show.to_string();
+        assert!(
+            text.contains("'tpch'") && text.contains("'line%'"),
+            "{text}"
+        );
+    }
+}

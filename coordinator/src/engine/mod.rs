@@ -1,0 +1,478 @@
+//! [`Engine`]: the one place SQL is classified, planned and run. Every front end turns its
+//! protocol into [`Engine::execute`] calls and renders the [`Outcome`] in its protocol.
+//!
+//! ```text
+//!  sql ─▶ session's dialect: parse + classify ─▶ command: SET / USE / PREPARE / ... (command.rs)
+//!                 │                                 └▶ Outcome::SessionChanged / Transaction
+//!                 ▼ read
+//!   per-query SessionState (state.rs): settings, dialect, lake over one listing, access view
+//!                 │  logical plan: tables resolved and pinned to snapshots (SnapshotPins)
+//!                 ▼  result cache read-through, then physical plan (read.rs)
+//!   QueryRun (run.rs): deadline, rerun on a lost executor, slot, cache lead ─▶ Outcome::Rows
+//! ```
+
+mod command;
+mod outcome;
+mod policy;
+mod read;
+mod run;
+mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::CatalogProvider;
+use datafusion::common::ScalarValue;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::SessionConfig;
+use iceberg::io::FileIO;
+use lakegate_executor::tls_channels::TlsChannels;
+use lakegate_proto::cluster_secret::ClusterSecret;
+use tracing::Instrument;
+
+pub use outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};
+pub use read::Described;
+pub use run::RunLimits;
+
+use crate::access::{AccessControl, AccessView};
+use crate::admission::Admission;
+use crate::audit::AuditLog;
+use crate::auth::Principal;
+use crate::cache::ResultCache;
+use crate::catalog::{
+    Lake, LakeCatalogProvider, Listing, TableRef, connect_catalog, file_io, visible_listing,
+};
+use crate::config::Config;
+use crate::dialect::{DialectName, Dialects};
+use crate::error::EngineError;
+use crate::lifecycle::Lifecycle;
+use crate::params::number_placeholders;
+use crate::query::{QueryId, QueryResult};
+use crate::registry::ExecutorRegistry;
+use crate::session::{ClientLabel, Session, SessionVars};
+use crate::statement::{Classified, StatementError};
+use crate::time_travel::rewrite_time_travel;
+use crate::tracker::QueryTracker;
+
+/// Plans and runs statements over the lake. Cloning is cheap: every part is shared.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    lake: Arc<Lake>,
+    default_schema: String,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+    cluster: Option<Cluster>,
+    limits: RunLimits,
+    lifecycle: Arc<Lifecycle>,
+    /// Results of reads, shared by every front end; `None` with `cache.enabled = false`.
+    cache: Option<Arc<ResultCache>>,
+    /// Running and recent queries of every front end.
+    tracker: Arc<QueryTracker>,
+    /// Every dialect sessions may speak (PostgreSQL's oids live as long as the engine).
+    dialects: Arc<Dialects>,
+    /// Who may read what, for every query, listing and cached answer.
+    access: Arc<AccessControl>,
+    /// How many queries run and wait at once, per resource group.
+    admission: Arc<Admission>,
+}
+
+/// The executors queries are distributed over, and how.
+#[derive(Debug, Clone)]
+struct Cluster {
+    registry: Arc<ExecutorRegistry>,
+    /// Encodes scans into plan fragments; executors decode with their own storage access.
+    file_io: FileIO,
+    bytes_per_task: usize,
+    /// Presented with every fragment: executors run nothing without it.
+    secret: ClusterSecret,
+    /// How fragments reach executors when the cluster speaks TLS (`cluster.tls_ca`).
+    channels: Option<TlsChannels>,
+}
+
+impl Engine {
+    /// Connects to the catalog in `config`. With a registry, queries are distributed over the
+    /// executors in it; without one they run in this process.
+    pub async fn connect(
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+    ) -> Result<Self, EngineError> {
+        let access =
+            AccessControl::from_config(&config.auth).map_err(|e| EngineError::Setting {
+                name: "auth.access_control_file".into(),
+                message: e.to_string(),
+            })?;
+        Self::connect_with(config, registry, Arc::new(access)).await
+    }
+
+    /// [`Engine::connect`] under access control already read; it is reloaded every
+    /// `auth.access_control_refresh_secs` while the engine lives.
+    pub async fn connect_with(
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+        access: Arc<AccessControl>,
+    ) -> Result<Self, EngineError> {
+        let catalog = connect_catalog(config, false).await?;
+        let lake = Lake::new(
+            config.catalog.name.clone(),
+            catalog,
+            Duration::from_millis(config.catalog.refresh_interval_ms),
+        );
+        access.watch(Duration::from_secs(config.auth.access_control_refresh_secs));
+        let audit = match &config.server.audit_log {
+            Some(path) => AuditLog::open(path).map_err(|e| EngineError::Setting {
+                name: "server.audit_log".into(),
+                message: e.to_string(),
+            })?,
+            None => AuditLog::off(),
+        };
+        let admission = match &config.auth.resource_groups_file {
+            Some(path) => Admission::from_file(path).map_err(|e| EngineError::Setting {
+                name: "auth.resource_groups_file".into(),
+                message: e.to_string(),
+            })?,
+            None => Admission::default(),
+        };
+        let mut engine = Self::new(Arc::new(lake), config, registry, access);
+        if let (Some(cluster), Some(ca)) = (engine.cluster.as_mut(), &config.cluster.tls_ca) {
+            let pem = std::fs::read(ca).map_err(|e| EngineError::Setting {
+                name: "cluster.tls_ca".into(),
+                message: format!("{}: {e}", ca.display()),
+            })?;
+            cluster.channels = Some(TlsChannels::new(pem));
+        }
+        engine.tracker = Arc::new(QueryTracker::with_audit(audit));
+        engine.admission = Arc::new(admission);
+        Ok(engine)
+    }
+
+    /// An engine over an already connected lake.
+    pub fn new(
+        lake: Arc<Lake>,
+        config: &Config,
+        registry: Option<Arc<ExecutorRegistry>>,
+        access: Arc<AccessControl>,
+    ) -> Self {
+        let mut session_config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_batch_size(config.query.batch_size);
+        if config.query.target_partitions > 0 {
+            session_config = session_config.with_target_partitions(config.query.target_partitions);
+        }
+        // Spans let planning errors point at the offending line and column.
+        session_config.options_mut().sql_parser.collect_spans = true;
+        Self {
+            dialects: Arc::new(Dialects::new(lake.clone(), access.clone())),
+            access,
+            admission: Arc::default(),
+            lake,
+            default_schema: config.catalog.default_schema.clone(),
+            config: session_config,
+            runtime: Arc::new(RuntimeEnv::default()),
+            cluster: registry.map(|registry| Cluster {
+                registry,
+                file_io: file_io(config),
+                bytes_per_task: config.cluster.bytes_per_task,
+                secret: config.cluster.secret(),
+                channels: None,
+            }),
+            lifecycle: Arc::default(),
+            tracker: Arc::default(),
+            cache: config
+                .cache
+                .enabled
+                .then(|| Arc::new(ResultCache::new(&config.cache))),
+            limits: RunLimits {
+                timeout: (config.query.timeout_secs > 0)
+                    .then(|| Duration::from_secs(config.query.timeout_secs)),
+                max_attempts: config.query.max_attempts.max(1),
+                memory_limit_bytes: (config.query.memory_limit_bytes > 0)
+                    .then_some(config.query.memory_limit_bytes),
+            },
+        }
+    }
+
+    /// The result cache, when enabled.
+    pub fn cache(&self) -> Option<&Arc<ResultCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Running and recent queries, for listing and cancelling.
+    pub fn tracker(&self) -> &Arc<QueryTracker> {
+        &self.tracker
+    }
+
+    /// Serving or stopping, and the queries running now.
+    pub fn lifecycle(&self) -> &Arc<Lifecycle> {
+        &self.lifecycle
+    }
+
+    /// The executor registry, when queries are distributed.
+    pub fn registry(&self) -> Option<&Arc<ExecutorRegistry>> {
+        self.cluster.as_ref().map(|c| &c.registry)
+    }
+
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// The rules `vars`' user reads under now.
+    pub(super) fn access_view(&self, vars: &SessionVars) -> AccessView {
+        self.access.view(&vars.user, &vars.groups)
+    }
+
+    /// The lake's schemas and tables that `session`'s user may read: what every front end's
+    /// catalog browsing lists.
+    pub async fn listing(&self, session: &Session) -> Result<Listing, EngineError> {
+        let listing = self.lake.listing().await?;
+        Ok(visible_listing(
+            &listing,
+            self.lake.name(),
+            &self.access_view(&session.vars()),
+        ))
+    }
+
+    /// The columns of lake table `table` as `session`'s user reads them (hidden columns left
+    /// out), or `None` for a table that does not exist (metadata tables are not lake tables);
+    /// a table the user may not read is refused, naming it.
+    pub async fn table_schema(
+        &self,
+        session: &Session,
+        table: &TableRef,
+    ) -> Result<Option<SchemaRef>, EngineError> {
+        let vars = session.vars();
+        let listing = self.lake.listing().await?;
+        let exists = listing
+            .schemas
+            .get(&table.schema)
+            .is_some_and(|tables| tables.contains(&table.table));
+        if !exists {
+            return Ok(None);
+        }
+        let provider = LakeCatalogProvider::new(
+            self.lake.clone(),
+            listing,
+            Arc::default(),
+            vars.max_staleness(),
+        )
+        .with_access(self.access_view(&vars));
+        let Some(schema) = provider.schema(&table.schema) else {
+            return Ok(None);
+        };
+        let resolved = schema
+            .table(&table.table)
+            .await
+            .map_err(EngineError::planning)?;
+        Ok(resolved.map(|t| t.schema()))
+    }
+
+    /// A new session for `principal`, starting in the configured catalog and schema.
+    pub fn new_session(&self, principal: Principal) -> Session {
+        Session::new(principal, self.lake.name(), self.default_schema.clone())
+    }
+
+    /// A new session of a `client` that writes `dialect`.
+    pub fn session_for(
+        &self,
+        principal: Principal,
+        client: ClientLabel,
+        dialect: DialectName,
+    ) -> Session {
+        self.new_session(principal)
+            .with_client(client)
+            .with_dialect(dialect)
+    }
+
+    /// Classifies, plans and starts one statement. Snapshots are pinned and files planned
+    /// before this returns; rows flow as a returned result's stream is polled.
+    pub async fn execute(&self, session: &Session, sql: &str) -> Result<Outcome, EngineError> {
+        self.execute_with(session, sql, Vec::new()).await
+    }
+
+    /// [`Engine::execute`] with values for the statement's parameters (`?` or `$n`), by
+    /// position.
+    pub async fn execute_with(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: Vec<ScalarValue>,
+    ) -> Result<Outcome, EngineError> {
+        self.execute_expecting(session, sql, params, Expect::Any)
+            .await
+    }
+
+    /// Runs a statement a client sent as an update (Flight SQL's `CommandStatementUpdate`,
+    /// which JDBC uses for `SET` and `USE`): anything that would return rows is refused before
+    /// it runs, telling the client to send it as a query.
+    pub async fn execute_update(
+        &self,
+        session: &Session,
+        sql: &str,
+    ) -> Result<Outcome, EngineError> {
+        self.execute_expecting(session, sql, Vec::new(), Expect::NoRows)
+            .await
+    }
+
+    /// Whether `sql` is one read (a query, `SHOW`, `DESCRIBE`) as `session` writes it,
+    /// found without planning it: for saving a query to run later. Bad SQL is an error.
+    pub fn is_read(&self, session: &Session, sql: &str) -> Result<bool, EngineError> {
+        Ok(matches!(
+            self.classify(&session.vars(), sql)?,
+            Classified::Read(_)
+        ))
+    }
+
+    async fn execute_expecting(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: Vec<ScalarValue>,
+        expect: Expect,
+    ) -> Result<Outcome, EngineError> {
+        if self.lifecycle.is_stopping() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let id = QueryId::new();
+        let span = tracing::info_span!(
+            "query",
+            %id,
+            user = %session.principal(),
+            client = %session.client()
+        );
+        let tracked = self
+            .tracker
+            .begin(id, session.principal(), session.client(), sql);
+        // One reading of the access rules per query: its cache key, plan, slot and audit line
+        // all answer to the same policy, even if the rules are reloaded meanwhile.
+        let access = self.access_view(&session.vars());
+        if self.tracker.audits() {
+            let groups = access.subject().groups.clone();
+            let client_address = session.client_address().map(|a| a.to_string());
+            self.tracker.annotate(id, |details| {
+                details.groups = groups;
+                details.client_address = client_address;
+            });
+        }
+        let outcome = async {
+            let classified = self.classify(&session.vars(), sql)?;
+            self.run_classified(id, session, &access, classified, params, expect)
+                .await
+        }
+        .instrument(span)
+        .await;
+        match outcome {
+            Ok(Outcome::Rows(mut result)) => {
+                if self.tracker.audits() {
+                    self.audit_reads(id, &access, &result.snapshots).await;
+                }
+                result.stream = tracked.watch(result.stream);
+                Ok(Outcome::Rows(result))
+            }
+            Ok(other) => {
+                tracked.finished();
+                Ok(other)
+            }
+            Err(e) => {
+                tracked.failed(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a classified statement as query `id`.
+    async fn run_classified(
+        &self,
+        id: QueryId,
+        session: &Session,
+        access: &AccessView,
+        classified: Classified,
+        params: Vec<ScalarValue>,
+        expect: Expect,
+    ) -> Result<Outcome, EngineError> {
+        tracing::debug!(statement = ?std::mem::discriminant(&classified), "classified");
+        let statement = match classified {
+            Classified::Command(command) => {
+                return self.command(id, session, access, command, expect).await;
+            }
+            _ if expect == Expect::NoRows => {
+                return Err(EngineError::Statement(StatementError::Unsupported {
+                    what: "a query sent as an update (send it with CommandStatementQuery)".into(),
+                }));
+            }
+            Classified::Read(statement) => {
+                let result = self.read(id, session, access, statement, params).await?;
+                return Ok(Outcome::Rows(result));
+            }
+            Classified::Explain(statement) if self.cluster.is_some() => {
+                let vars = session.vars();
+                let result = self
+                    .explain_distributed(id, &vars, access, &statement, &params)
+                    .await?;
+                return Ok(Outcome::Rows(result));
+            }
+            Classified::Explain(statement) | Classified::ExplainAnalyze(statement) => statement,
+        };
+        let vars = session.vars();
+        let slot = self.admit(id, session, &vars, access).await?;
+        let first = self
+            .run_read(id, &vars, access, statement.clone(), &params)
+            .await?;
+        let run = self.query_run(id, vars, access, statement, params, slot);
+        Ok(Outcome::Rows(run.start(first)))
+    }
+
+    /// Parses and classifies `sql` in the session's dialect, time travel clauses folded into
+    /// table names first and placeholders numbered.
+    fn classify(&self, vars: &SessionVars, sql: &str) -> Result<Classified, StatementError> {
+        let sql = rewrite_time_travel(sql)?;
+        let mut classified = self.dialects.get(vars.dialect).parse(&sql, vars)?;
+        if let Some(statement) = classified.statement_mut() {
+            number_placeholders(statement);
+        }
+        Ok(classified)
+    }
+}
+
+/// Rows of text under `columns`, as query `id`'s result.
+pub(super) fn text_rows(
+    id: QueryId,
+    columns: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<QueryResult, EngineError> {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|name| Field::new(*name, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays = (0..columns.len())
+        .map(|i| {
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|row| row[i].as_str()),
+            )) as _
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let stream = MemoryStream::try_new(vec![batch], schema.clone(), None)
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    Ok(QueryResult {
+        id,
+        schema,
+        stream: Box::pin(stream),
+        plan: None,
+        snapshots: Vec::new(),
+    })
+}
+
+/// Whether a caller can take rows back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Any,
+    /// An update: only statements that return no rows are run.
+    NoRows,
+}

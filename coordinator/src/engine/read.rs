@@ -1,0 +1,417 @@
+//! Reads: planned against pinned snapshots, answered through the result cache, started under
+//! a [`QueryRun`]; `EXPLAIN` on a cluster shows the distributed plan the same planning makes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::execution::context::{SQLOptions, SessionState};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execute_stream;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion_distributed::display_plan_ascii;
+use lakegate_executor::IcebergScanExec;
+use lakegate_executor::scan::HiddenColumn;
+
+use super::run::{QueryRun, Replan};
+use super::{Engine, text_rows};
+use crate::access::AccessView;
+use crate::admission::{AdmissionError, Requester, Slot};
+use crate::cache::{CachedResult, Planned as CachePlanned, ReadThrough};
+use crate::catalog::{SnapshotId, SnapshotPins, TableRef};
+use crate::error::EngineError;
+use crate::query::{QueryId, QueryResult};
+use crate::session::{Session, SessionVars};
+use crate::statement::{Classified, explained};
+
+impl Engine {
+    /// The snapshot of every table `sql` would read if it ran now, found by planning it (no
+    /// scan starts): what a dashboard's ETag is made of.
+    pub async fn snapshots_now(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<Vec<(TableRef, Option<SnapshotId>)>, EngineError> {
+        let vars = session.vars();
+        let Classified::Read(statement) = self.classify(&vars, sql)? else {
+            return Ok(Vec::new());
+        };
+        let planned = self
+            .plan_read(
+                QueryId::new(),
+                &vars,
+                &self.access_view(&vars),
+                statement,
+                params,
+            )
+            .await?;
+        Ok(planned.pins.snapshots())
+    }
+
+    /// Plans `sql` without running it: the schema of its rows and of its parameters, for a
+    /// prepared statement.
+    pub async fn describe(&self, session: &Session, sql: &str) -> Result<Described, EngineError> {
+        let vars = session.vars();
+        let (Classified::Read(statement)
+        | Classified::Explain(statement)
+        | Classified::ExplainAnalyze(statement)) = self.classify(&vars, sql)?
+        else {
+            return Ok(Described {
+                dataset: Arc::new(Schema::empty()),
+                parameters: Arc::new(Schema::empty()),
+            });
+        };
+        let hidden = names_hidden_columns(&statement);
+        let access = self.access_view(&vars);
+        let state = self
+            .query_state(QueryId::new(), &vars, &access, Arc::default(), hidden)
+            .await?;
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(EngineError::planning)?;
+        let mut fields = plan
+            .get_parameter_fields()
+            .map_err(EngineError::planning)?
+            .into_iter()
+            .filter_map(|(name, field)| {
+                let position = name.strip_prefix('$')?.parse::<usize>().ok()?;
+                let data_type = field.map_or(DataType::Null, |f| f.data_type().clone());
+                Some((position, Field::new(name, data_type, true)))
+            })
+            .collect::<Vec<_>>();
+        fields.sort_by_key(|(position, _)| *position);
+        Ok(Described {
+            dataset: Arc::new(plan.schema().as_arrow().clone()),
+            parameters: Arc::new(Schema::new(
+                fields.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
+            )),
+        })
+    }
+
+    /// A read answered from the result cache when it can be: a stored result, or the
+    /// batches of an identical query running now; otherwise run (and stored when it fits).
+    pub(super) async fn read(
+        &self,
+        id: QueryId,
+        session: &Session,
+        access: &AccessView,
+        statement: DfStatement,
+        params: Vec<ScalarValue>,
+    ) -> Result<QueryResult, EngineError> {
+        let vars = session.vars();
+        let through = ReadThrough::new(self.cache.as_ref(), &statement, &params, &vars);
+        // A repeat of a cached statement: its tables' current snapshots and what the caller
+        // may read of them give the key, and a stored result is returned without planning.
+        // A table the caller may not read gives no key: planning refuses it below.
+        let max_age = vars.max_staleness();
+        if let Some(through) = &through
+            && let Some(hit) = through
+                .before_planning(|tables| async move {
+                    let snapshots = self.current_snapshots(&tables, max_age).await?;
+                    let policy = self.policy_key(access, &tables).await?;
+                    Some((snapshots, policy))
+                })
+                .await
+        {
+            return self.cache_hit(id, &hit);
+        }
+        // Only queries that run wait for a slot: the cache hit above took none.
+        let slot = self.admit(id, session, &vars, access).await?;
+        let planned = self
+            .plan_read(id, &vars, access, statement.clone(), &params)
+            .await?;
+        let snapshots = planned.pins.snapshots();
+        let mut leader = None;
+        if let Some(through) = through {
+            let tables: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
+            let policy = self.policy_key(access, &tables).await;
+            match through
+                .after_planning(&planned.plan, &snapshots, policy)
+                .await
+            {
+                CachePlanned::Stored(hit) => return self.cache_hit(id, &hit),
+                CachePlanned::Joined(stream) => {
+                    tracing::debug!("joined an identical running query");
+                    self.tracker.annotate(id, |d| d.cache_hit = true);
+                    return Ok(QueryResult {
+                        id,
+                        schema: stream.schema(),
+                        stream,
+                        plan: None,
+                        snapshots,
+                    });
+                }
+                CachePlanned::Lead(lead) => leader = Some(lead),
+                CachePlanned::Uncached => {}
+            }
+        }
+        let first = self.start_planned(id, planned).await?;
+        let mut run = self.query_run(id, vars, access, statement, params, slot);
+        run.leader = leader;
+        Ok(run.start(first))
+    }
+
+    /// The run of query `id` that plans `statement` again when it must be rerun.
+    pub(super) fn query_run(
+        &self,
+        id: QueryId,
+        vars: SessionVars,
+        access: &AccessView,
+        statement: DfStatement,
+        params: Vec<ScalarValue>,
+        slot: Option<Slot>,
+    ) -> QueryRun {
+        let engine = self.clone();
+        let again = Arc::new((vars, access.clone(), statement, params));
+        let replan: Replan = Box::new(move || {
+            let engine = engine.clone();
+            let again = again.clone();
+            Box::pin(async move {
+                let (vars, access, statement, params) = again.as_ref();
+                engine
+                    .run_read(id, vars, access, statement.clone(), params)
+                    .await
+            })
+        });
+        QueryRun {
+            registry: self.registry().cloned(),
+            limits: self.limits,
+            running: self.lifecycle.track(),
+            replan,
+            slot,
+            leader: None,
+        }
+    }
+
+    /// Query `id` answered from a stored result.
+    fn cache_hit(&self, id: QueryId, hit: &CachedResult) -> Result<QueryResult, EngineError> {
+        tracing::debug!("cache hit");
+        self.tracker.annotate(id, |d| d.cache_hit = true);
+        hit.answer(id).map_err(EngineError::planning)
+    }
+
+    /// Waits for query `id`'s slot in its resource group (shown as QUEUED meanwhile), or
+    /// refuses it when the group's queue is full.
+    pub(super) async fn admit(
+        &self,
+        id: QueryId,
+        session: &Session,
+        vars: &SessionVars,
+        access: &AccessView,
+    ) -> Result<Option<Slot>, EngineError> {
+        if !self.admission.is_limited() {
+            return Ok(None);
+        }
+        let requester = Requester {
+            user: &vars.user,
+            groups: &access.subject().groups,
+            source: session.source(),
+        };
+        self.tracker.set_queued(id);
+        let slot = self
+            .admission
+            .admit(&requester)
+            .await
+            .map_err(|e| match e {
+                AdmissionError::QueueFull { .. } => EngineError::QueueFull {
+                    message: e.to_string(),
+                },
+                AdmissionError::NoGroup { .. } => EngineError::AccessDenied {
+                    message: e.to_string(),
+                },
+            })?;
+        let queued = slot.as_ref().map_or(Duration::ZERO, |s| s.queued);
+        self.tracker.set_admitted(id, queued);
+        Ok(slot)
+    }
+
+    /// Plans `statement` with the session variables `vars` and starts it.
+    pub(super) async fn run_read(
+        &self,
+        id: QueryId,
+        vars: &SessionVars,
+        access: &AccessView,
+        statement: DfStatement,
+        params: &[ScalarValue],
+    ) -> Result<QueryResult, EngineError> {
+        let planned = self.plan_read(id, vars, access, statement, params).await?;
+        self.start_planned(id, planned).await
+    }
+
+    /// The logical plan of a read, its tables' snapshots pinned.
+    async fn plan_read(
+        &self,
+        id: QueryId,
+        vars: &SessionVars,
+        access: &AccessView,
+        statement: DfStatement,
+        params: &[ScalarValue],
+    ) -> Result<Planned, EngineError> {
+        let pins = Arc::new(SnapshotPins::default());
+        let hidden = names_hidden_columns(&statement);
+        let state = self
+            .query_state(id, vars, access, pins.clone(), hidden)
+            .await?;
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(EngineError::planning)?;
+        let plan = bind(plan, params)?;
+        // The classifier already refused writes; this checks the plan DataFusion built agrees.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(EngineError::planning)?;
+        Ok(Planned { state, plan, pins })
+    }
+
+    /// Plans the execution of a planned read and starts it.
+    async fn start_planned(
+        &self,
+        id: QueryId,
+        planned: Planned,
+    ) -> Result<QueryResult, EngineError> {
+        let Planned { state, plan, pins } = planned;
+        let physical = state
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::planning)?;
+        // With no executor to place work on, the distributed planner leaves plans whole: fine
+        // for the system tables, but reading the lake needs executors.
+        if let Some(cluster) = &self.cluster
+            && cluster.registry.placement().is_empty()
+            && physical
+                .exists(|p| Ok(p.is::<IcebergScanExec>()))
+                .unwrap_or(true)
+        {
+            return Err(EngineError::NoExecutors);
+        }
+        let schema = physical.schema();
+        let stream =
+            execute_stream(physical.clone(), state.task_ctx()).map_err(EngineError::planning)?;
+        let snapshots = pins.snapshots();
+        tracing::debug!(?snapshots, "planned");
+        Ok(QueryResult {
+            id,
+            schema,
+            stream,
+            plan: Some(physical),
+            snapshots,
+        })
+    }
+
+    /// DataFusion's own EXPLAIN plans with the single-node planner; a distributed engine shows
+    /// the plan it would really run, stage by stage.
+    pub(super) async fn explain_distributed(
+        &self,
+        id: QueryId,
+        vars: &SessionVars,
+        access: &AccessView,
+        statement: &DfStatement,
+        params: &[ScalarValue],
+    ) -> Result<QueryResult, EngineError> {
+        let inner = explained(statement)
+            .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
+        let Planned { state, plan, pins } = self.plan_read(id, vars, access, inner, params).await?;
+        let logical = state.optimize(&plan).map_err(EngineError::planning)?;
+        let physical = state
+            .create_physical_plan(&logical)
+            .await
+            .map_err(EngineError::planning)?;
+        let mut result = text_rows(
+            id,
+            &["plan_type", "plan"],
+            vec![
+                vec!["logical_plan".into(), logical.display_indent().to_string()],
+                vec![
+                    "distributed_plan".into(),
+                    display_plan_ascii(physical.as_ref(), false),
+                ],
+            ],
+        )?;
+        result.snapshots = pins.snapshots();
+        Ok(result)
+    }
+}
+
+/// Whether `statement` names one of Trino's hidden columns (`"$path"`,
+/// `"$file_modified_time"`). Only then do tables show them, so `SELECT *` never does unless
+/// the same query names one.
+fn names_hidden_columns(statement: &DfStatement) -> bool {
+    let text = statement.to_string();
+    HiddenColumn::ALL
+        .iter()
+        .any(|c| text.contains(&format!("\"{}\"", c.name())))
+}
+
+/// A read planned as far as its logical plan, with the state that plans it further.
+struct Planned {
+    state: SessionState,
+    plan: LogicalPlan,
+    pins: Arc<SnapshotPins>,
+}
+
+/// What a prepared statement returns and takes.
+#[derive(Debug, Clone)]
+pub struct Described {
+    /// The schema of its rows.
+    pub dataset: SchemaRef,
+    /// One field per parameter (`$1`, `$2`, ...), typed where DataFusion could infer it and
+    /// `Null` where any type is taken.
+    pub parameters: SchemaRef,
+}
+
+/// Puts the parameter values into `plan`; a plan with placeholders and no values, or a
+/// different number of them, is refused before anything runs.
+fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, EngineError> {
+    let expected = plan
+        .get_parameter_names()
+        .map_err(EngineError::planning)?
+        .len();
+    if expected != params.len() {
+        return Err(EngineError::Plan {
+            message: format!(
+                "the statement has {expected} parameter(s) but {} value(s) were bound",
+                params.len()
+            ),
+            position: None,
+        });
+    }
+    if expected == 0 {
+        return Ok(plan);
+    }
+    // Values come typed by the client's protocol (a JSON number, a Trino literal, PostgreSQL
+    // text); each is cast to the type DataFusion inferred for its placeholder, so `$1` next
+    // to a DATE column takes '1998-09-02' and one next to an INT takes 5 sent as text.
+    let fields = plan.get_parameter_fields().map_err(EngineError::planning)?;
+    let values = params
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let wanted = fields
+                .get(&format!("${}", index + 1))
+                .and_then(|f| f.as_ref())
+                .map(|f| f.data_type().clone());
+            match wanted {
+                Some(wanted) if !value.is_null() && value.data_type() != wanted => {
+                    value.cast_to(&wanted).map_err(|e| EngineError::Plan {
+                        message: format!(
+                            "parameter ${}: {value} cannot be used as {wanted}: {e}",
+                            index + 1
+                        ),
+                        position: None,
+                    })
+                }
+                _ => Ok(value.clone()),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    plan.with_param_values(values)
+        .map_err(EngineError::planning)
+}

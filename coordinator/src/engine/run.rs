@@ -1,0 +1,257 @@
+//! [`QueryRun`]: what watches a running query: its deadline (`query.timeout_secs`), its
+//! reruns, the naming of its memory limit when an executor runs out, its resource group slot
+//! and the cached result it leads.
+//!
+//! A distributed query that fails before any row reached the client is rerun when the failure
+//! coincides with an executor becoming unreachable: the dead executor is dropped from placement
+//! and the query planned again on those left, up to `query.max_attempts` runs. Errors of the
+//! query itself (bad SQL, division by zero) are never rerun: no executor is found dead then.
+//! Once a row has been sent, a failure reaches the client as it is.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::error::DataFusionError;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::future::BoxFuture;
+use futures::{StreamExt, stream};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::admission::Slot;
+use crate::cache::Leader;
+use crate::error::EngineError;
+use crate::lifecycle::RunningQuery;
+use crate::query::QueryResult;
+use crate::registry::ExecutorRegistry;
+
+/// How long an executor gets to accept a connection before it counts as dead.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often, and how far apart, executors are probed after a transport failure.
+const PROBE_ROUNDS: usize = 5;
+const PROBE_PAUSE: Duration = Duration::from_millis(200);
+
+/// Plans the query again and starts it: on the executors left after one was lost.
+pub type Replan =
+    Box<dyn Fn() -> BoxFuture<'static, Result<QueryResult, EngineError>> + Send + Sync>;
+
+/// What one query's run needs besides its first start.
+pub struct QueryRun {
+    /// Where executors are found; `None` runs in this process (nothing to rerun on).
+    pub registry: Option<Arc<ExecutorRegistry>>,
+    pub limits: RunLimits,
+    /// Counts the query as running until the run ends or is dropped.
+    pub running: RunningQuery,
+    pub replan: Replan,
+    /// Its resource group slot, held until the last batch is read.
+    pub slot: Option<Slot>,
+    /// The cache entry it fills for everyone who asks the same meanwhile.
+    pub leader: Option<Leader>,
+}
+
+/// What one query may use: time, runs and memory.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    /// `query.timeout_secs`; `None` is no deadline.
+    pub timeout: Option<Duration>,
+    /// Runs in all, reruns after a lost executor included.
+    pub max_attempts: usize,
+    /// `query.memory_limit_bytes` per executor; `None` is unbounded.
+    pub memory_limit_bytes: Option<usize>,
+}
+
+struct Run {
+    registry: Option<Arc<ExecutorRegistry>>,
+    replan: Replan,
+    current: SendableRecordBatchStream,
+    /// The executors work could be placed on when the current run started.
+    placement: Vec<Url>,
+    runs_left: usize,
+    sent_rows: bool,
+    deadline: Option<Instant>,
+    _running: RunningQuery,
+    _slot: Option<Slot>,
+}
+
+impl QueryRun {
+    /// `first`, obeying its deadline, rerun after losing an executor, holding its slot, and
+    /// feeding the cache entry it leads.
+    pub fn start(self, first: QueryResult) -> QueryResult {
+        let QueryRun {
+            registry,
+            limits,
+            running,
+            replan,
+            slot,
+            leader,
+        } = self;
+        let QueryResult {
+            id,
+            schema,
+            stream,
+            plan,
+            snapshots,
+        } = first;
+        let run = Run {
+            placement: placement_of(registry.as_ref()),
+            registry,
+            replan,
+            current: stream,
+            runs_left: limits.max_attempts.saturating_sub(1),
+            sent_rows: false,
+            deadline: limits.timeout.map(|t| Instant::now() + t),
+            _running: running,
+            _slot: slot,
+        };
+        // The state is `None` once the query ended in an error: the run, and with it every
+        // stream of the plan on every executor, is dropped as the error is handed out.
+        let batches = stream::unfold(Some(run), move |run| async move {
+            let mut run = run?;
+            loop {
+                let next = match run.deadline {
+                    Some(deadline) => {
+                        match tokio::time::timeout_at(deadline, run.current.next()).await {
+                            Ok(next) => next,
+                            Err(_) => {
+                                let err = EngineError::TimedOut {
+                                    query: id.to_string(),
+                                    limit_secs: limits.timeout.map_or(0, |t| t.as_secs()),
+                                };
+                                return Some((Err(DataFusionError::External(Box::new(err))), None));
+                            }
+                        }
+                    }
+                    None => run.current.next().await,
+                };
+                match next {
+                    Some(Ok(batch)) => {
+                        run.sent_rows |= batch.num_rows() > 0;
+                        return Some((Ok(batch), Some(run)));
+                    }
+                    Some(Err(err))
+                        if !run.sent_rows
+                            && run.runs_left > 0
+                            && lost_an_executor(run.registry.as_ref(), &run.placement, &err)
+                                .await =>
+                    {
+                        run.runs_left -= 1;
+                        tracing::warn!(%id, error = %err, "an executor was lost; running the query again");
+                        run.placement = placement_of(run.registry.as_ref());
+                        match (run.replan)().await {
+                            Ok(rerun) => run.current = rerun.stream,
+                            Err(e) => {
+                                return Some((Err(DataFusionError::External(Box::new(e))), None));
+                            }
+                        }
+                    }
+                    Some(Err(err)) => {
+                        tracing::debug!(%id, sent_rows = run.sent_rows, runs_left = run.runs_left, "query failed; not rerun");
+                        let err = match (err.find_root(), limits.memory_limit_bytes) {
+                            (DataFusionError::ResourcesExhausted(message), Some(limit_bytes)) => {
+                                DataFusionError::External(Box::new(EngineError::MemoryLimit {
+                                    query: id.to_string(),
+                                    limit_bytes,
+                                    message: message.clone(),
+                                }))
+                            }
+                            _ => err,
+                        };
+                        return Some((Err(err), None));
+                    }
+                    None => return None,
+                }
+            }
+        });
+        let mut stream: SendableRecordBatchStream =
+            Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches));
+        if let Some(leader) = leader {
+            stream = leader.start(stream, snapshots.clone());
+        }
+        QueryResult {
+            id,
+            schema,
+            stream,
+            plan,
+            snapshots,
+        }
+    }
+}
+
+fn placement_of(registry: Option<&Arc<ExecutorRegistry>>) -> Vec<Url> {
+    registry.map(|r| r.placement()).unwrap_or_default()
+}
+/// Whether an executor the failed run could have used is gone: silent long enough to have left
+/// the registry, or not accepting connections (then it is dropped from placement now).
+///
+/// A process that dies breaks its open streams a moment before its listening socket closes, so
+/// after a transport failure the executors are probed a few times before the query is given up.
+async fn lost_an_executor(
+    registry: Option<&Arc<ExecutorRegistry>>,
+    placement: &[Url],
+    err: &DataFusionError,
+) -> bool {
+    let Some(registry) = registry else {
+        return false;
+    };
+    let rounds = if is_transport_failure(err) {
+        PROBE_ROUNDS
+    } else {
+        1
+    };
+    for round in 0..rounds {
+        if round > 0 {
+            tokio::time::sleep(PROBE_PAUSE).await;
+        }
+        if probe_placement(registry, placement).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// Errors of the network between the processes rather than of the query: a peer that went away.
+fn is_transport_failure(err: &DataFusionError) -> bool {
+    let message = err.to_string().to_ascii_lowercase();
+    TRANSPORT_MARKERS.iter().any(|m| message.contains(m))
+}
+
+const TRANSPORT_MARKERS: &[&str] = &[
+    "transport error",
+    "h2 protocol error",
+    "broken pipe",
+    "connection refused",
+    "connection reset",
+    "error trying to connect",
+    "unavailable",
+];
+
+/// Probes every executor in `placement`; drops those gone from the registry or refusing
+/// connections, and says whether there were any.
+async fn probe_placement(registry: &Arc<ExecutorRegistry>, placement: &[Url]) -> bool {
+    let now = registry.placement();
+    let probes = placement.iter().map(|url| async move {
+        let reachable = match url.socket_addrs(|| None) {
+            Ok(addrs) => match addrs.first() {
+                Some(addr) => matches!(
+                    tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect(addr)).await,
+                    Ok(Ok(_))
+                ),
+                None => false,
+            },
+            Err(_) => false,
+        };
+        (url, reachable)
+    });
+    let mut lost = false;
+    for (url, reachable) in futures::future::join_all(probes).await {
+        tracing::debug!(executor = %url, reachable, registered = now.contains(url), "probed");
+        if !reachable || !now.contains(url) {
+            tracing::warn!(executor = %url, "executor lost; dropped from placement");
+            ExecutorRegistry::remove(registry, url);
+            lost = true;
+        }
+    }
+    lost
+}
