@@ -363,10 +363,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let password = password.trim_end_matches(['\r', '\n']);
             if args.scram {
-                println!(
-                    "{}",
-                    lakegate_coordinator::frontend::postgres::scram_verifier(password)
-                );
+                println!("{}", lakegate_frontend::postgres::scram_verifier(password));
             } else {
                 let hash = lakegate_coordinator::auth::hash_password(password)
                     .map_err(|e| e.to_string())?;

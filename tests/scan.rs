@@ -15,7 +15,7 @@ use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 use futures::TryStreamExt;
 use iceberg::spec::Literal;
 use lakegate_coordinator::catalog::file_io;
-use lakegate_executor::{IcebergScanCodec, IcebergScanExec};
+use lakegate_iceberg::{IcebergScanCodec, IcebergScanExec};
 
 /// Every Iceberg scan in a plan.
 fn scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<Arc<dyn ExecutionPlan>> {

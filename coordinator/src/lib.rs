@@ -1,6 +1,6 @@
-//! lakegate coordinator: where a query enters, is planned and is answered.
+//! lakegate coordinator: where a query is classified, planned and answered, whichever front
+//! end (the `lakegate-frontend` crate) it came through.
 //!
-//! * [`frontend`]: client protocols (Flight SQL, HTTP, Trino), each over the one [`Engine`].
 //! * [`auth`] and [`session`]: who is asking and what they have set; [`access`]: what they
 //!   may read (Trino's file-based access control, row filters and column masks).
 //! * [`statement`]: what a SQL text asks for; writes are refused here. [`dialect`]: how each
@@ -10,9 +10,8 @@
 //! * [`engine`]: classify, plan, run, and say what a statement did ([`Outcome`]);
 //!   distributed over the executors in the [`registry`];
 //!   [`cache`]: results of unchanged tables served again, identical queries run once.
-//! * [`server`]: the coordinator's gRPC port (Flight SQL and the executor registry);
-//!   [`lifecycle`]: serving, then stopping without cutting running queries off;
-//!   [`tracker`]: running and recent queries of every front end, their cancellation and counts;
+//! * [`lifecycle`]: serving, then stopping without cutting running queries off;
+//!   [`tracker`]: running and recent queries of every client, their cancellation and counts;
 //!   [`audit`]: one JSON line per statement.
 
 pub mod access;
@@ -25,15 +24,14 @@ pub mod config;
 pub mod dialect;
 pub mod engine;
 pub mod error;
-pub mod frontend;
 pub mod lifecycle;
 pub mod params;
 pub mod query;
 pub mod registry;
 pub mod saved;
-pub mod server;
 pub mod session;
 pub mod statement;
+pub mod system_catalog;
 pub mod time_travel;
 pub mod tls;
 pub mod tracker;

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tonic::{Request, Response, Status, Streaming};
 use url::Url;
 
-use crate::tracking::RunningTasks;
+use lakegate_iceberg::RunningTasks;
 
 /// `health`: whether this executor takes new work.
 pub const HEALTH_ACTION: &str = "health";

@@ -12,11 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool, TrackConsumersPool};
 use http::HeaderMap;
-
-/// The query a fragment belongs to.
-pub const QUERY_ID_HEADER: &str = "x-lakegate-query-id";
-/// Bytes the query may hold on each executor.
-pub const MEMORY_LIMIT_HEADER: &str = "x-lakegate-memory-limit";
+use lakegate_proto::headers::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
 
 /// Consumers named in the error when a pool is exhausted.
 const CONSUMERS_IN_ERROR: usize = 3;
@@ -53,7 +49,8 @@ impl QueryPools {
     }
 
     /// Queries that hold a pool here now.
-    pub fn queries(&self) -> usize {
+    #[cfg(test)]
+    fn queries(&self) -> usize {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools.values().filter(|p| p.strong_count() > 0).count()
     }

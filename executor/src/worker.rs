@@ -34,12 +34,12 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig};
 use url::Url;
 
-use crate::codec::IcebergScanCodec;
+use lakegate_iceberg::{IcebergScanCodec, RunningTasks};
+use lakegate_proto::net::incoming;
+use lakegate_proto::tls_channels::TlsChannels;
+
 use crate::flight::ExecutorFlight;
 use crate::memory::QueryPools;
-use crate::net::incoming;
-use crate::tls_channels::TlsChannels;
-use crate::tracking::RunningTasks;
 
 /// How an executor runs and whom it reports to.
 #[derive(Debug, Clone)]

@@ -4,9 +4,15 @@
 //!   byte ranges of data files that executors read.
 //! * [`registry`]: executors registering with the coordinator and sending heartbeats.
 //! * [`flight_sql`]: handles the Flight SQL front end gives to clients.
-//! * [`cluster_secret`]: the secret coordinator and executors present to each other.
+//! * [`cluster_secret`]: the secret coordinator and executors present to each other;
+//!   [`headers`]: what every plan fragment carries besides it.
+//! * [`net`]: accepting connections as every lakegate server wants them;
+//!   [`tls_channels`]: reaching workers over TLS.
 
 pub mod cluster_secret;
+pub mod headers;
+pub mod net;
+pub mod tls_channels;
 
 /// Iceberg scan splits (`proto/lakegate/scan.proto`).
 pub mod scan {

@@ -6,7 +6,7 @@ use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use arrow::util::pretty::pretty_format_batches;
-use lakegate_coordinator::frontend::http::format::csv_field;
+use lakegate_frontend::http::format::csv_field;
 
 /// `\pset format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -356,7 +356,7 @@ impl LocalServer {
                 "[[users]]\nname = \"{user}\"\npassword_hash = \"{hash}\"\n"
             ));
             if *scram {
-                let verifier = lakegate_coordinator::frontend::postgres::scram_verifier(password);
+                let verifier = lakegate_frontend::postgres::scram_verifier(password);
                 file.push_str(&format!("scram_sha_256 = \"{verifier}\"\n"));
             }
         }

@@ -20,7 +20,6 @@ pub use groups::Groups;
 pub use policy::{PolicyTable, restrict};
 pub use rules::{ColumnPolicy, PolicyExpr, Rules, Subject, TableAccess, TablePolicy};
 
-use crate::catalog::TableRef;
 use crate::config::AuthConfig;
 
 /// A policy file that cannot be used, naming the file, the rule and the reason.
@@ -231,7 +230,7 @@ impl AccessView {
 /// What a caller reads of each table, as text for a cache key: two callers share a cached
 /// result only when every table reads the same for both (same filter, as evaluated for each,
 /// same masks and hidden columns).
-pub fn fingerprint(policies: &[(TableRef, TablePolicy)]) -> String {
+pub fn fingerprint<T: std::fmt::Display>(policies: &[(T, TablePolicy)]) -> String {
     policies
         .iter()
         .filter(|(_, policy)| !policy.is_unrestricted())

@@ -23,7 +23,7 @@ pub enum CatalogError {
     Scan {
         table: String,
         #[source]
-        source: Box<lakegate_executor::ScanError>,
+        source: Box<lakegate_iceberg::ScanError>,
     },
     #[error("table {table} has no {version}: {detail}")]
     UnknownVersion {

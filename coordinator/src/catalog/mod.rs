@@ -12,7 +12,6 @@ mod connect;
 mod metadata;
 mod name;
 mod provider;
-mod system;
 mod table;
 mod version;
 
@@ -28,7 +27,6 @@ use tokio::sync::Mutex;
 pub use connect::{CatalogError, connect_catalog, file_io};
 pub use name::{MetadataTable, TableName, TableVersion};
 pub use provider::{LakeCatalogProvider, SnapshotPins, visible_listing};
-pub use system::{SYSTEM_CATALOG, system_catalog};
 pub use table::IcebergTableProvider;
 
 /// A table named the way SQL names it: `catalog.schema.table`, the schema being an Iceberg

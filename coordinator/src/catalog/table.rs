@@ -10,7 +10,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use iceberg::table::Table;
-use lakegate_executor::scan::{
+use lakegate_iceberg::scan::{
     ScanRequest, arrow_schema, arrow_schema_with_hidden, plan_scan, to_iceberg_predicate,
 };
 

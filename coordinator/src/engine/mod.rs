@@ -30,8 +30,8 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionConfig;
 use iceberg::io::FileIO;
-use lakegate_executor::tls_channels::TlsChannels;
 use lakegate_proto::cluster_secret::ClusterSecret;
+use lakegate_proto::tls_channels::TlsChannels;
 use tracing::Instrument;
 
 pub use outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};

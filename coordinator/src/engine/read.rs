@@ -12,8 +12,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion_distributed::display_plan_ascii;
-use lakegate_executor::IcebergScanExec;
-use lakegate_executor::scan::HiddenColumn;
+use lakegate_iceberg::IcebergScanExec;
+use lakegate_iceberg::scan::HiddenColumn;
 
 use super::run::{QueryRun, Replan};
 use super::{Engine, text_rows};

@@ -72,7 +72,6 @@ struct Run {
     sent_rows: bool,
     deadline: Option<Instant>,
     _running: RunningQuery,
-    _slot: Option<Slot>,
 }
 
 impl QueryRun {
@@ -103,7 +102,6 @@ impl QueryRun {
             sent_rows: false,
             deadline: limits.timeout.map(|t| Instant::now() + t),
             _running: running,
-            _slot: slot,
         };
         // The state is `None` once the query ended in an error: the run, and with it every
         // stream of the plan on every executor, is dropped as the error is handed out.
@@ -168,6 +166,16 @@ impl QueryRun {
             Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches));
         if let Some(leader) = leader {
             stream = leader.start(stream, snapshots.clone());
+        }
+        // The slot is held by what the client reads: a led run is driven to its end in the
+        // background, but the query runs for its group until its client has read it or left.
+        if let Some(slot) = slot {
+            let schema = stream.schema();
+            let batches = stream.map(move |batch| {
+                let _held = &slot;
+                batch
+            });
+            stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
         }
         QueryResult {
             id,

@@ -9,19 +9,20 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
 use http::{HeaderMap, HeaderValue};
-use lakegate_executor::IcebergScanCodec;
-use lakegate_executor::memory::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
-use lakegate_executor::scan::{IcebergScanOptions, desired_task_count, scale_up};
+use lakegate_iceberg::IcebergScanCodec;
+use lakegate_iceberg::scan::{IcebergScanOptions, desired_task_count, scale_up};
 use lakegate_proto::cluster_secret::{CLUSTER_SECRET_HEADER, ClusterSecret};
+use lakegate_proto::headers::{MEMORY_LIMIT_HEADER, QUERY_ID_HEADER};
 
 use super::Engine;
 use super::run::RunLimits;
 use crate::access::AccessView;
-use crate::catalog::{LakeCatalogProvider, SYSTEM_CATALOG, SnapshotPins, system_catalog};
+use crate::catalog::{LakeCatalogProvider, SnapshotPins};
 use crate::error::EngineError;
 use crate::query::QueryId;
 use crate::registry::RegistryWorkers;
 use crate::session::SessionVars;
+use crate::system_catalog::{SYSTEM_CATALOG, system_catalog};
 
 impl Engine {
     /// The DataFusion state one query plans with: the session's variables and a view of the

@@ -11,8 +11,8 @@ use arrow_flight::sql::{
 use tonic::Status;
 
 use super::status::engine_status;
-use crate::catalog::{Lake, TableRef};
-use crate::{Engine, Session};
+use lakegate_coordinator::catalog::{Lake, TableRef};
+use lakegate_coordinator::{Engine, Session};
 
 /// Iceberg tables are what JDBC calls a `TABLE`.
 pub const TABLE_TYPE: &str = "TABLE";

@@ -15,12 +15,12 @@ use serde_json::Value;
 
 use super::format::{Format, Writer};
 use super::{Shared, caller, error};
-use crate::auth::Principal;
-use crate::error::EngineError;
-use crate::query::QueryResult;
-use crate::session::Session;
-use crate::session::{ClientLabel, DialectName};
-use crate::statement::StatementError;
+use lakegate_coordinator::auth::Principal;
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::query::QueryResult;
+use lakegate_coordinator::session::Session;
+use lakegate_coordinator::session::{ClientLabel, DialectName};
+use lakegate_coordinator::statement::StatementError;
 
 /// The request body.
 #[derive(Debug, Deserialize)]

@@ -2,9 +2,9 @@
 
 use tonic::Status;
 
-use crate::auth::AuthError;
-use crate::error::EngineError;
-use crate::statement::StatementError;
+use lakegate_coordinator::auth::AuthError;
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::statement::StatementError;
 
 /// The gRPC status a client gets for an engine error. SQL errors carry their position in the
 /// message as `(line L, column C)`.

@@ -9,13 +9,13 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use super::status::auth_status;
-use crate::auth::{AuthError, Authenticator, BearerToken, Credentials, Principal};
-use crate::engine::Engine;
-use crate::session::Session;
+use lakegate_coordinator::auth::{AuthError, Authenticator, BearerToken, Credentials, Principal};
+use lakegate_coordinator::engine::Engine;
+use lakegate_coordinator::session::Session;
 
 /// How metrics and the query list label Flight SQL clients.
 pub const CLIENT: ClientLabel = ClientLabel::new("flight_sql");
-use crate::session::{ClientLabel, DialectName};
+use lakegate_coordinator::session::{ClientLabel, DialectName};
 
 /// Sessions by bearer token, so `SET` and `USE` carry from call to call of one client.
 #[derive(Debug)]

@@ -37,10 +37,10 @@ mod query;
 mod saved;
 mod tls_listener;
 
-use crate::auth::{AuthError, Authenticator, Credentials, Principal};
-use crate::engine::Engine;
-use crate::saved::SavedQueries;
-use crate::tls::TlsIdentity;
+use lakegate_coordinator::auth::{AuthError, Authenticator, Credentials, Principal};
+use lakegate_coordinator::engine::Engine;
+use lakegate_coordinator::saved::SavedQueries;
+use lakegate_coordinator::tls::TlsIdentity;
 use tokio_rustls::TlsAcceptor;
 
 /// What every route reads.

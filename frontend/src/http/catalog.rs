@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::query::engine_error;
 use super::{Shared, caller, error};
-use crate::catalog::{Listing, TableRef};
+use lakegate_coordinator::catalog::{Listing, TableRef};
 
 type Reply = (StatusCode, Json<Value>);
 

@@ -9,7 +9,7 @@
 //!   ([`results`]); `DELETE` of it cancels the query (204).
 //! * `GET /v1/query/{id}`: the query's info (`infoUri`); `GET /v1/info`: the server.
 //!
-//! Sessions speak the Trino dialect ([`crate::dialect::trino`]); all SQL goes through the one
+//! Sessions speak the Trino dialect ([`lakegate_coordinator::dialect::trino`]); all SQL goes through the one
 //! [`Engine`], and session statements come back as changes this front end turns into
 //! `X-Trino-*` headers (the client keeps the session). Types and values are written as Trino
 //! writes them ([`types`], [`values`]); errors as Trino's error objects ([`errors`]).
@@ -36,13 +36,13 @@ use client::ClientSession;
 use errors::query_error;
 use results::{PageError, Results, Uris};
 
-use crate::auth::{Authenticator, Credentials, Principal};
-use crate::dialect::trino::types;
-use crate::engine::{Engine, Outcome, SessionChange, SessionCommand};
-use crate::error::EngineError;
-use crate::query::{QueryId, QueryResult};
-use crate::session::{ClientLabel, DialectName, Session};
-use crate::statement::TransactionOp;
+use lakegate_coordinator::auth::{Authenticator, Credentials, Principal};
+use lakegate_coordinator::dialect::trino::types;
+use lakegate_coordinator::engine::{Engine, Outcome, SessionChange, SessionCommand};
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::query::{QueryId, QueryResult};
+use lakegate_coordinator::session::{ClientLabel, DialectName, Session};
+use lakegate_coordinator::statement::TransactionOp;
 
 /// How metrics and the query list label Trino clients.
 pub const CLIENT: ClientLabel = ClientLabel::new("trino");

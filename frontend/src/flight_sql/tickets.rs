@@ -1,7 +1,7 @@
 //! Queries between GetFlightInfo and their DoGet. A ticket names a query planned in
 //! GetFlightInfo, so the rows fetched are from the snapshots pinned then; a ticket nobody
 //! fetches expires. A parked query cancelled before its fetch is dropped here; once fetched it
-//! streams under the engine's [`crate::tracker::QueryTracker`], which cancels it like a query
+//! streams under the engine's [`lakegate_coordinator::tracker::QueryTracker`], which cancels it like a query
 //! of any other front end.
 
 use std::collections::HashMap;
@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
-use crate::auth::Principal;
-use crate::query::{QueryId, QueryResult};
+use lakegate_coordinator::auth::Principal;
+use lakegate_coordinator::query::{QueryId, QueryResult};
 
 struct Pending {
     owner: Principal,

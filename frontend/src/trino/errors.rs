@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::error::EngineError;
-use crate::statement::StatementError;
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::statement::StatementError;
 
 /// The error object of a failed query.
 pub fn query_error(err: &EngineError) -> Value {

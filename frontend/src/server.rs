@@ -5,15 +5,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
-use lakegate_executor::net::incoming;
 use lakegate_proto::cluster_secret::ClusterSecret;
+use lakegate_proto::net::incoming;
 use lakegate_proto::registry::executor_registry_server::ExecutorRegistryServer;
 use tokio::net::TcpListener;
 use tonic::transport::{Identity, ServerTlsConfig};
 
-use crate::frontend::flight_sql::FlightSqlFrontend;
-use crate::registry::{ExecutorRegistry, RegistryEndpoint};
-use crate::tls::TlsIdentity;
+use crate::flight_sql::FlightSqlFrontend;
+use lakegate_coordinator::registry::{ExecutorRegistry, RegistryEndpoint};
+use lakegate_coordinator::tls::TlsIdentity;
 
 /// Serves Flight SQL (and, with a registry, heartbeats of executors presenting `secret`) on
 /// `listener` until `shutdown`; with `tls`, only over TLS.

@@ -25,8 +25,8 @@ use serde_json::json;
 use super::format::Format;
 use super::query::{engine_error, engine_response, format_of, http_session, stream_result};
 use super::{Shared, caller, error};
-use crate::catalog::{SnapshotId, TableRef};
-use crate::saved::SavedError;
+use lakegate_coordinator::catalog::{SnapshotId, TableRef};
+use lakegate_coordinator::saved::SavedError;
 
 /// Every response is revalidated: a table can get a new snapshot at any moment, and the ETag
 /// makes revalidation cheap.

@@ -24,8 +24,8 @@ use pgwire::messages::startup::PasswordMessageFamily;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rand::RngCore;
 
-use crate::auth::{AuthError, Authenticator, ScramVerifier};
-use crate::dialect::postgres::SERVER_VERSION;
+use lakegate_coordinator::auth::{AuthError, Authenticator, ScramVerifier};
+use lakegate_coordinator::dialect::postgres::SERVER_VERSION;
 
 /// SCRAM iterations for new verifiers: PostgreSQL's default.
 const SCRAM_ITERATIONS: usize = 4096;

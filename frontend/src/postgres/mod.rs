@@ -9,7 +9,7 @@
 //! [`Engine`] in the PostgreSQL dialect; types and values are mapped in [`types`], errors
 //! carry SQLSTATE codes, statements without rows answer with their command tag. A cancel request stops the connection's running query on every
 //! executor (SQLSTATE 57014). TLS is offered when a certificate is configured
-//! ([`crate::tls`]).
+//! ([`lakegate_coordinator::tls`]).
 
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
@@ -34,7 +34,7 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::tokio::TlsAcceptor;
 
-use crate::tls::TlsIdentity;
+use lakegate_coordinator::tls::TlsIdentity;
 use tokio::net::TcpListener;
 
 mod login;
@@ -42,18 +42,18 @@ mod types;
 
 pub use login::scram_verifier;
 
-use crate::auth::Authenticator;
-use crate::engine::{Engine, Outcome};
-use crate::error::EngineError;
-use crate::session::{ClientLabel, DialectName, Session};
-use crate::statement::StatementError;
+use lakegate_coordinator::auth::Authenticator;
+use lakegate_coordinator::engine::{Engine, Outcome};
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::session::{ClientLabel, DialectName, Session};
+use lakegate_coordinator::statement::StatementError;
 use login::Login;
 
 /// How metrics and the query list label PostgreSQL clients.
 pub const CLIENT: ClientLabel = ClientLabel::new("postgres");
 
 /// Serves PostgreSQL clients on `listener` until `shutdown` completes; clients that ask for
-/// TLS get it when `tls` is set ([`crate::tls::postgres_identity`]).
+/// TLS get it when `tls` is set ([`lakegate_coordinator::tls::postgres_identity`]).
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,

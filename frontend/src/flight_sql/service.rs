@@ -35,13 +35,13 @@ use super::prepared::{Prepared, schema_bytes};
 use super::server_info;
 use super::status::engine_status;
 use super::tickets::Tickets;
-use crate::auth::Authenticator;
-use crate::engine::Engine;
-use crate::error::EngineError;
-use crate::params::values_of;
-use crate::query::QueryId;
-use crate::session::Session;
-use crate::tracker::CancelOutcome;
+use lakegate_coordinator::auth::Authenticator;
+use lakegate_coordinator::engine::Engine;
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::params::values_of;
+use lakegate_coordinator::query::QueryId;
+use lakegate_coordinator::session::Session;
+use lakegate_coordinator::tracker::CancelOutcome;
 
 type DoGetStream = <FlightSqlFrontend as FlightService>::DoGetStream;
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use axum::extract::State;
 
 use super::Shared;
-use crate::tracker::{LATENCY_BUCKETS, QueryMetrics};
+use lakegate_coordinator::tracker::{LATENCY_BUCKETS, QueryMetrics};
 
 pub async fn metrics(
     State(shared): State<Shared>,

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{Shared, caller, error};
-use crate::auth::Principal;
-use crate::query::QueryId;
-use crate::tracker::{CancelOutcome, QueryInfo};
+use lakegate_coordinator::auth::Principal;
+use lakegate_coordinator::query::QueryId;
+use lakegate_coordinator::tracker::{CancelOutcome, QueryInfo};
 
 /// How often the page at `/` reloads itself.
 const PAGE_REFRESH_SECS: u32 = 5;

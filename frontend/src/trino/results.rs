@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 use super::errors::query_error;
 use super::values;
-use crate::error::EngineError;
-use crate::query::QueryId;
-use crate::tracker::QueryTracker;
+use lakegate_coordinator::error::EngineError;
+use lakegate_coordinator::query::QueryId;
+use lakegate_coordinator::tracker::QueryTracker;
 
 /// How long a GET waits for the first rows of a page before answering with none (the client
 /// asks again at once).
@@ -149,7 +149,7 @@ impl Results {
             return false;
         }
         // Marks the cancellation so the tracker records it as such, then drops the plan.
-        tracker.cancel(id, &crate::auth::Principal::new(""), true);
+        tracker.cancel(id, &lakegate_coordinator::auth::Principal::new(""), true);
         paged.rows = None;
         drop(paged);
         self.remove(id);
