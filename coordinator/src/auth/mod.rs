@@ -86,6 +86,20 @@ const BASIC_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurp
 );
 
 impl Credentials {
+    /// Reads an `authorization` header as it arrives, in bytes (HTTP, gRPC metadata): every
+    /// front end's one way in; a value that is not ASCII is refused.
+    pub fn from_header_value(value: Option<&[u8]>) -> Result<Self, AuthError> {
+        let text = value
+            .map(|bytes| {
+                std::str::from_utf8(bytes)
+                    .ok()
+                    .filter(|text| text.is_ascii())
+                    .ok_or(AuthError::BadHeader("not ASCII"))
+            })
+            .transpose()?;
+        Self::from_header(text)
+    }
+
     /// Reads an `authorization` header value (`Basic base64(user:password)` or `Bearer
     /// token`, scheme in any case); no header is no credentials.
     pub fn from_header(value: Option<&str>) -> Result<Self, AuthError> {

@@ -90,13 +90,6 @@ impl FlightSessions {
 }
 
 fn credentials(headers: &MetadataMap) -> Result<Credentials, Status> {
-    let value = match headers.get("authorization") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?,
-        ),
-    };
-    Credentials::from_header(value).map_err(auth_status)
+    Credentials::from_header_value(headers.get("authorization").map(|v| v.as_bytes()))
+        .map_err(auth_status)
 }

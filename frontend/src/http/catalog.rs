@@ -9,19 +9,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::query::engine_error;
-use super::{Shared, caller, error};
+use super::{Caller, Shared, error};
+use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::catalog::{Listing, TableRef};
 
 type Reply = (StatusCode, Json<Value>);
 
-pub async fn catalogs(State(shared): State<Shared>, headers: HeaderMap) -> Reply {
-    if let Err(refused) = caller(&shared, &headers) {
-        return refused;
-    }
+pub async fn catalogs(State(shared): State<Shared>, _caller: Caller) -> Reply {
     (
         StatusCode::OK,
         Json(json!({ "catalogs": [shared.engine.lake().name()] })),
@@ -30,10 +28,10 @@ pub async fn catalogs(State(shared): State<Shared>, headers: HeaderMap) -> Reply
 
 pub async fn schemas(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path(catalog): Path<String>,
-    headers: HeaderMap,
 ) -> Reply {
-    match listing(&shared, &headers, &catalog).await {
+    match listing(&shared, principal, &catalog).await {
         Ok(listing) => {
             let schemas: Vec<_> = listing.schemas.keys().collect();
             (StatusCode::OK, Json(json!({ "schemas": schemas })))
@@ -44,10 +42,10 @@ pub async fn schemas(
 
 pub async fn tables(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path((catalog, schema)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Reply {
-    match listing(&shared, &headers, &catalog).await {
+    match listing(&shared, principal, &catalog).await {
         Ok(listing) => match listing.schemas.get(&schema) {
             Some(tables) => (StatusCode::OK, Json(json!({ "tables": tables }))),
             None => error(
@@ -63,13 +61,10 @@ pub async fn tables(
 /// A table's columns with their SQL types as DataFusion reports them.
 pub async fn table(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path((catalog, schema, table)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Reply {
-    let session = match caller(&shared, &headers) {
-        Ok(principal) => shared.engine.new_session(principal),
-        Err(refused) => return refused,
-    };
+    let session = shared.engine.new_session(principal);
     if let Err(refused) = known_catalog(&shared, &catalog) {
         return refused;
     }
@@ -97,8 +92,7 @@ pub async fn table(
 }
 
 /// The listing of `catalog` an authenticated caller may read, or the error reply.
-async fn listing(shared: &Shared, headers: &HeaderMap, catalog: &str) -> Result<Listing, Reply> {
-    let principal = caller(shared, headers)?;
+async fn listing(shared: &Shared, principal: Principal, catalog: &str) -> Result<Listing, Reply> {
     known_catalog(shared, catalog)?;
     let session = shared.engine.new_session(principal);
     shared.engine.listing(&session).await.map_err(engine_error)

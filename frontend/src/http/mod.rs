@@ -21,9 +21,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -37,7 +38,7 @@ mod query;
 mod saved;
 mod tls_listener;
 
-use lakegate_coordinator::auth::{AuthError, Authenticator, Credentials, Principal};
+use lakegate_coordinator::auth::{Authenticator, Credentials, Principal};
 use lakegate_coordinator::engine::Engine;
 use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::tls::TlsIdentity;
@@ -113,16 +114,23 @@ pub async fn serve(
     }
 }
 
-/// The caller, from the `authorization` header; a JSON 401 naming the problem otherwise.
-fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Principal, (StatusCode, Json<Value>)> {
-    let header = headers
-        .get(AUTHORIZATION)
-        .map(|v| v.to_str().map_err(|_| AuthError::BadHeader("not ASCII")))
-        .transpose();
-    header
-        .and_then(Credentials::from_header)
-        .and_then(|credentials| shared.auth.principal(&credentials))
-        .map_err(|e| error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e))
+/// The authenticated caller of a route, from the `authorization` header: a request without
+/// valid credentials is answered 401 with a JSON error naming the problem before its handler
+/// runs.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = (StatusCode, Json<Value>);
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Shared,
+    ) -> Result<Self, Self::Rejection> {
+        Credentials::from_header_value(parts.headers.get(AUTHORIZATION).map(|v| v.as_bytes()))
+            .and_then(|credentials| shared.auth.principal(&credentials))
+            .map(Caller)
+            .map_err(|e| error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e))
+    }
 }
 
 /// The JSON error every route answers with: a stable code and a message naming the problem.
@@ -135,15 +143,13 @@ fn error(
     (status, Json(body))
 }
 
-async fn refresh(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    match caller(&shared, &headers) {
-        Ok(principal) => {
-            shared.engine.lake().invalidate().await;
-            tracing::info!(user = %principal, "catalog metadata refreshed on request");
-            (StatusCode::OK, Json(json!({ "refreshed": true })))
-        }
-        Err(refused) => refused,
-    }
+async fn refresh(
+    State(shared): State<Shared>,
+    Caller(principal): Caller,
+) -> (StatusCode, Json<Value>) {
+    shared.engine.lake().invalidate().await;
+    tracing::info!(user = %principal, "catalog metadata refreshed on request");
+    (StatusCode::OK, Json(json!({ "refreshed": true })))
 }
 
 async fn healthz() -> &'static str {

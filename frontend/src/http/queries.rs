@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Shared, caller, error};
+use super::{Caller, Shared, error};
 use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::query::QueryId;
 use lakegate_coordinator::tracker::{CancelOutcome, QueryInfo};
@@ -19,22 +19,18 @@ use lakegate_coordinator::tracker::{CancelOutcome, QueryInfo};
 /// How often the page at `/` reloads itself.
 const PAGE_REFRESH_SECS: u32 = 5;
 
-pub async fn list(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    let principal = match caller(&shared, &headers) {
-        Ok(principal) => principal,
-        Err(refused) => return refused.into_response(),
-    };
+pub async fn list(State(shared): State<Shared>, Caller(principal): Caller) -> Response {
     let queries: Vec<Value> = visible(&shared, &principal).iter().map(to_json).collect();
     Json(json!({ "queries": queries })).into_response()
 }
 
 pub async fn one(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let (principal, id) = match caller_and_id(&shared, &headers, &id) {
-        Ok(found) => found,
+    let id = match parse_id(&id) {
+        Ok(id) => id,
         Err(refused) => return *refused,
     };
     match visible(&shared, &principal).iter().find(|q| q.id == id) {
@@ -45,11 +41,11 @@ pub async fn one(
 
 pub async fn cancel(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let (principal, id) = match caller_and_id(&shared, &headers, &id) {
-        Ok(found) => found,
+    let id = match parse_id(&id) {
+        Ok(id) => id,
         Err(refused) => return *refused,
     };
     let operator = shared.auth.is_operator(&principal);
@@ -70,9 +66,12 @@ pub async fn cancel(
 
 /// The page at `/`: the queries the caller may see, refreshed every few seconds. Browsers
 /// are asked for Basic credentials when the gateway needs them.
-pub async fn page(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    let principal = match caller(&shared, &headers) {
-        Ok(principal) => principal,
+pub async fn page(
+    State(shared): State<Shared>,
+    caller: Result<Caller, (StatusCode, Json<Value>)>,
+) -> Response {
+    let principal = match caller {
+        Ok(Caller(principal)) => principal,
         Err(refused) => {
             let mut response = refused.into_response();
             response.headers_mut().insert(
@@ -157,15 +156,6 @@ pub(super) fn to_json(query: &QueryInfo) -> Value {
 }
 
 /// The caller and the query id of a `/v1/queries/{id}` request.
-fn caller_and_id(
-    shared: &Shared,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<(Principal, QueryId), Box<Response>> {
-    let principal = caller(shared, headers).map_err(|refused| Box::new(refused.into_response()))?;
-    Ok((principal, parse_id(id)?))
-}
-
 fn parse_id(text: &str) -> Result<QueryId, Box<Response>> {
     text.parse().map_err(|_| {
         Box::new(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::format::{Format, Writer};
-use super::{Shared, caller, error};
+use super::{Caller, Shared, error};
 use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::error::EngineError;
 use lakegate_coordinator::query::QueryResult;
@@ -38,14 +38,11 @@ pub const CLIENT: ClientLabel = ClientLabel::new("http");
 
 pub async fn query(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let principal = match caller(&shared, &headers) {
-        Ok(principal) => principal,
-        Err(refused) => return refused.into_response(),
-    };
     let request: QueryRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {

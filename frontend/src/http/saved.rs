@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::format::Format;
 use super::query::{engine_error, engine_response, format_of, http_session, stream_result};
-use super::{Shared, caller, error};
+use super::{Caller, Shared, error};
 use lakegate_coordinator::catalog::{SnapshotId, TableRef};
 use lakegate_coordinator::saved::SavedError;
 
@@ -41,14 +41,11 @@ struct PutRequest {
 
 pub async fn put(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let principal = match caller(&shared, &headers) {
-        Ok(principal) => principal,
-        Err(refused) => return refused.into_response(),
-    };
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -109,21 +106,15 @@ pub async fn put(
     }
 }
 
-pub async fn list(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(refused) = caller(&shared, &headers) {
-        return refused.into_response();
-    }
+pub async fn list(State(shared): State<Shared>, _caller: Caller) -> Response {
     Json(json!({ "saved": shared.saved.list() })).into_response()
 }
 
 pub async fn get(
     State(shared): State<Shared>,
+    _caller: Caller,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = caller(&shared, &headers) {
-        return refused.into_response();
-    }
     match shared.saved.get(&name) {
         Ok(query) => Json(json!(query)).into_response(),
         Err(e) => saved_error(e),
@@ -132,12 +123,9 @@ pub async fn get(
 
 pub async fn delete(
     State(shared): State<Shared>,
+    _caller: Caller,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = caller(&shared, &headers) {
-        return refused.into_response();
-    }
     match shared.saved.delete(&name) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => saved_error(e),
@@ -177,15 +165,12 @@ fn parse_query_string(raw: Option<&str>) -> Result<ResultRequest, String> {
 
 pub async fn result(
     State(shared): State<Shared>,
+    Caller(principal): Caller,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let principal = match caller(&shared, &headers) {
-        Ok(principal) => principal,
-        Err(refused) => return refused.into_response(),
-    };
     let saved = match shared.saved.get(&name) {
         Ok(saved) => saved,
         Err(e) => return saved_error(e),

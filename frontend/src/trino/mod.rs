@@ -297,14 +297,9 @@ fn authenticate(
     headers: &HeaderMap,
     user: Option<&str>,
 ) -> Result<Principal, String> {
-    let header = headers
-        .get(AUTHORIZATION)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| "authorization header is not ASCII".to_string())
-        })
-        .transpose()?;
-    let credentials = Credentials::from_header(header).map_err(|e| e.to_string())?;
+    let credentials =
+        Credentials::from_header_value(headers.get(AUTHORIZATION).map(|v| v.as_bytes()))
+            .map_err(|e| e.to_string())?;
     match (credentials, user) {
         (Credentials::None, Some(user)) if auth.is_open() => Ok(Principal::new(user)),
         (credentials, _) => auth.principal(&credentials).map_err(|e| e.to_string()),
