@@ -15,7 +15,7 @@ use lakegate_coordinator::cache::CacheStats;
 use lakegate_coordinator::{Engine, Principal};
 
 fn stats(engine: &Engine) -> CacheStats {
-    engine.cache().expect("the cache is on by default").stats()
+    engine.health().cache.expect("the cache is on by default")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

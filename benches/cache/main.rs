@@ -159,7 +159,7 @@ async fn main() -> Result<(), String> {
             ratio(0.99, &mut plain, &mut masked),
         );
     }
-    let stats = engine.cache().map(|c| c.stats());
+    let stats = engine.health().cache;
     println!("cache: {stats:?}");
     Ok(())
 }

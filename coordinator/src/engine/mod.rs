@@ -16,6 +16,7 @@ mod outcome;
 mod policy;
 mod read;
 mod run;
+mod services;
 mod state;
 
 use std::sync::Arc;
@@ -23,8 +24,6 @@ use std::time::Duration;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::CatalogProvider;
 use datafusion::common::ScalarValue;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::memory::MemoryStream;
@@ -37,15 +36,14 @@ use tracing::Instrument;
 pub use outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};
 pub use read::Described;
 pub use run::RunLimits;
+pub use services::{CatalogBrowser, Health, QueryAdmin};
 
 use crate::access::{AccessControl, AccessView};
 use crate::admission::Admission;
 use crate::audit::AuditLog;
 use crate::auth::Principal;
 use crate::cache::ResultCache;
-use crate::catalog::{
-    Lake, LakeCatalogProvider, Listing, TableRef, connect_catalog, file_io, visible_listing,
-};
+use crate::catalog::{Lake, connect_catalog, file_io};
 use crate::config::Config;
 use crate::dialect::{DialectName, Dialects};
 use crate::error::EngineError;
@@ -196,16 +194,6 @@ impl Engine {
         }
     }
 
-    /// The result cache, when enabled.
-    pub fn cache(&self) -> Option<&Arc<ResultCache>> {
-        self.cache.as_ref()
-    }
-
-    /// Running and recent queries, for listing and cancelling.
-    pub fn tracker(&self) -> &Arc<QueryTracker> {
-        &self.tracker
-    }
-
     /// Serving or stopping, and the queries running now.
     pub fn lifecycle(&self) -> &Arc<Lifecycle> {
         &self.lifecycle
@@ -220,54 +208,15 @@ impl Engine {
         &self.lake
     }
 
+    /// Forgets cached catalog listings and table metadata, so the next query sees the latest
+    /// snapshots without waiting for the refresh interval.
+    pub async fn forget_metadata(&self) {
+        self.lake.invalidate().await;
+    }
+
     /// The rules `vars`' user reads under now.
     pub(super) fn access_view(&self, vars: &SessionVars) -> AccessView {
         self.access.view(&vars.user, &vars.groups)
-    }
-
-    /// The lake's schemas and tables that `session`'s user may read: what every front end's
-    /// catalog browsing lists.
-    pub async fn listing(&self, session: &Session) -> Result<Listing, EngineError> {
-        let listing = self.lake.listing().await?;
-        Ok(visible_listing(
-            &listing,
-            self.lake.name(),
-            &self.access_view(&session.vars()),
-        ))
-    }
-
-    /// The columns of lake table `table` as `session`'s user reads them (hidden columns left
-    /// out), or `None` for a table that does not exist (metadata tables are not lake tables);
-    /// a table the user may not read is refused, naming it.
-    pub async fn table_schema(
-        &self,
-        session: &Session,
-        table: &TableRef,
-    ) -> Result<Option<SchemaRef>, EngineError> {
-        let vars = session.vars();
-        let listing = self.lake.listing().await?;
-        let exists = listing
-            .schemas
-            .get(&table.schema)
-            .is_some_and(|tables| tables.contains(&table.table));
-        if !exists {
-            return Ok(None);
-        }
-        let provider = LakeCatalogProvider::new(
-            self.lake.clone(),
-            listing,
-            Arc::default(),
-            vars.max_staleness(),
-        )
-        .with_access(self.access_view(&vars));
-        let Some(schema) = provider.schema(&table.schema) else {
-            return Ok(None);
-        };
-        let resolved = schema
-            .table(&table.table)
-            .await
-            .map_err(EngineError::planning)?;
-        Ok(resolved.map(|t| t.schema()))
     }
 
     /// A new session for `principal`, starting in the configured catalog and schema.

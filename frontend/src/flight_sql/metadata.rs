@@ -11,7 +11,7 @@ use arrow_flight::sql::{
 use tonic::Status;
 
 use super::status::engine_status;
-use lakegate_coordinator::catalog::{Lake, TableRef};
+use lakegate_coordinator::catalog::TableRef;
 use lakegate_coordinator::{Engine, Session};
 
 /// Iceberg tables are what JDBC calls a `TABLE`.
@@ -21,9 +21,15 @@ fn arrow_status(err: impl std::fmt::Display) -> Status {
     Status::internal(format!("building metadata result: {err}"))
 }
 
-pub async fn catalogs(lake: &Lake, query: CommandGetCatalogs) -> Result<RecordBatch, Status> {
+pub fn catalogs(
+    engine: &Engine,
+    session: &Session,
+    query: CommandGetCatalogs,
+) -> Result<RecordBatch, Status> {
     let mut builder = query.into_builder();
-    builder.append(lake.name());
+    for catalog in engine.browse(session).catalogs() {
+        builder.append(catalog);
+    }
     builder.build().map_err(arrow_status)
 }
 
@@ -34,11 +40,13 @@ pub async fn schemas(
     session: &Session,
     query: CommandGetDbSchemas,
 ) -> Result<RecordBatch, Status> {
-    let listing = engine.listing(session).await.map_err(engine_status)?;
-    let catalog = engine.lake().name();
+    let browser = engine.browse(session);
+    let listing = browser.listing().await.map_err(engine_status)?;
     let mut builder = query.into_builder();
-    for schema in listing.schemas.keys() {
-        builder.append(catalog, schema);
+    for catalog in browser.catalogs() {
+        for schema in listing.schemas.keys() {
+            builder.append(&catalog, schema);
+        }
     }
     builder.build().map_err(arrow_status)
 }
@@ -50,15 +58,19 @@ pub async fn tables(
     session: &Session,
     query: CommandGetTables,
 ) -> Result<RecordBatch, Status> {
-    let listing = engine.listing(session).await.map_err(engine_status)?;
-    let catalog = engine.lake().name();
+    let browser = engine.browse(session);
+    let listing = browser.listing().await.map_err(engine_status)?;
+    let catalogs = browser.catalogs();
+    let Some(catalog) = catalogs.first() else {
+        return query.into_builder().build().map_err(arrow_status);
+    };
     let include_schema = query.include_schema;
     let mut builder = query.into_builder();
     for (schema, tables) in &listing.schemas {
         for table in tables {
             let arrow_schema = if include_schema {
                 let table_ref = TableRef::new(catalog, schema, table);
-                match engine.table_schema(session, &table_ref).await {
+                match browser.columns(&table_ref).await {
                     Ok(Some(columns)) => columns,
                     // Dropped since the listing was taken.
                     Ok(None) => continue,

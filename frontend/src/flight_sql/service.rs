@@ -125,7 +125,7 @@ impl FlightSqlFrontend {
             // A parked query is dropped here (the tracker then records it cancelled); a
             // streaming one is stopped by the tracker.
             let parked = self.tickets.drop_pending(id, session.principal());
-            let streaming = self.engine.tracker().cancel(id, session.principal(), false)
+            let streaming = self.engine.queries().cancel(id, session.principal(), false)
                 == CancelOutcome::Cancelled;
             if parked || streaming {
                 status = CancelStatus::Cancelled;
@@ -252,10 +252,12 @@ impl FlightSqlService for FlightSqlFrontend {
         query: CommandGetCatalogs,
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
-        self.session_of(&request)?;
-        Ok(one_batch(
-            metadata::catalogs(self.engine.lake(), query).await?,
-        ))
+        let session = self.session_of(&request)?;
+        Ok(one_batch(metadata::catalogs(
+            &self.engine,
+            &session,
+            query,
+        )?))
     }
 
     async fn get_flight_info_schemas(

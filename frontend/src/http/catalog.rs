@@ -14,16 +14,16 @@ use serde_json::{Value, json};
 
 use super::query::engine_error;
 use super::{Caller, Shared, error};
+use lakegate_coordinator::Session;
 use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::catalog::{Listing, TableRef};
 
 type Reply = (StatusCode, Json<Value>);
 
-pub async fn catalogs(State(shared): State<Shared>, _caller: Caller) -> Reply {
-    (
-        StatusCode::OK,
-        Json(json!({ "catalogs": [shared.engine.lake().name()] })),
-    )
+pub async fn catalogs(State(shared): State<Shared>, Caller(principal): Caller) -> Reply {
+    let session = shared.engine.new_session(principal);
+    let catalogs = shared.engine.browse(&session).catalogs();
+    (StatusCode::OK, Json(json!({ "catalogs": catalogs })))
 }
 
 pub async fn schemas(
@@ -65,11 +65,11 @@ pub async fn table(
     Path((catalog, schema, table)): Path<(String, String, String)>,
 ) -> Reply {
     let session = shared.engine.new_session(principal);
-    if let Err(refused) = known_catalog(&shared, &catalog) {
+    if let Err(refused) = known_catalog(&shared, &session, &catalog) {
         return refused;
     }
     let table_ref = TableRef::new(&catalog, &schema, &table);
-    let columns = match shared.engine.table_schema(&session, &table_ref).await {
+    let columns = match shared.engine.browse(&session).columns(&table_ref).await {
         Ok(Some(columns)) => columns,
         Ok(None) => {
             return error(
@@ -93,13 +93,18 @@ pub async fn table(
 
 /// The listing of `catalog` an authenticated caller may read, or the error reply.
 async fn listing(shared: &Shared, principal: Principal, catalog: &str) -> Result<Listing, Reply> {
-    known_catalog(shared, catalog)?;
     let session = shared.engine.new_session(principal);
-    shared.engine.listing(&session).await.map_err(engine_error)
+    known_catalog(shared, &session, catalog)?;
+    shared
+        .engine
+        .browse(&session)
+        .listing()
+        .await
+        .map_err(engine_error)
 }
 
-fn known_catalog(shared: &Shared, catalog: &str) -> Result<(), Reply> {
-    if catalog == shared.engine.lake().name() {
+fn known_catalog(shared: &Shared, session: &Session, catalog: &str) -> Result<(), Reply> {
+    if shared.engine.browse(session).has_catalog(catalog) {
         Ok(())
     } else {
         Err(error(

@@ -12,6 +12,7 @@ pub async fn metrics(
     State(shared): State<Shared>,
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     let engine = &shared.engine;
+    let health = engine.health();
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
         let _ = writeln!(
@@ -23,24 +24,23 @@ pub async fn metrics(
         "lakegate_queries_running",
         "Queries planned and not yet finished.",
         "gauge",
-        engine.lifecycle().running() as u64,
+        health.running as u64,
     );
     gauge(
         "lakegate_stopping",
         "1 while the coordinator stops (SIGTERM) and refuses new queries.",
         "gauge",
-        u64::from(engine.lifecycle().is_stopping()),
+        u64::from(health.stopping),
     );
-    if let Some(registry) = engine.registry() {
+    if let Some(executors) = health.executors {
         gauge(
             "lakegate_executors",
             "Executors that take work (registered, heard from, not draining).",
             "gauge",
-            registry.placement().len() as u64,
+            executors as u64,
         );
     }
-    if let Some(cache) = engine.cache() {
-        let stats = cache.stats();
+    if let Some(stats) = health.cache {
         gauge(
             "lakegate_cache_hits_total",
             "Reads answered from the result cache.",
@@ -78,7 +78,7 @@ pub async fn metrics(
             stats.entries,
         );
     }
-    queries(&mut out, &engine.tracker().metrics());
+    queries(&mut out, &engine.queries().metrics());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -147,7 +147,7 @@ async fn refresh(
     State(shared): State<Shared>,
     Caller(principal): Caller,
 ) -> (StatusCode, Json<Value>) {
-    shared.engine.lake().invalidate().await;
+    shared.engine.forget_metadata().await;
     tracing::info!(user = %principal, "catalog metadata refreshed on request");
     (StatusCode::OK, Json(json!({ "refreshed": true })))
 }
@@ -157,20 +157,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(shared): State<Shared>) -> (StatusCode, String) {
-    let engine = &shared.engine;
-    if engine.lifecycle().is_stopping() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping: this coordinator takes no new queries\n".into(),
-        );
+    match shared.engine.health().ready() {
+        Ok(()) => (StatusCode::OK, "ready\n".into()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
     }
-    if let Some(registry) = engine.registry()
-        && registry.placement().is_empty()
-    {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no executor is registered yet\n".into(),
-        );
-    }
-    (StatusCode::OK, "ready\n".into())
 }

@@ -49,7 +49,7 @@ pub async fn cancel(
         Err(refused) => return *refused,
     };
     let operator = shared.auth.is_operator(&principal);
-    match shared.engine.tracker().cancel(id, &principal, operator) {
+    match shared.engine.queries().cancel(id, &principal, operator) {
         CancelOutcome::Cancelled => {
             tracing::info!(%id, user = %principal, "query cancelled over HTTP");
             Json(json!({ "id": id.to_string(), "cancelled": true })).into_response()
@@ -129,7 +129,7 @@ pub async fn page(
 }
 
 fn visible(shared: &Shared, principal: &Principal) -> Vec<QueryInfo> {
-    let all = shared.engine.tracker().list();
+    let all = shared.engine.queries().list();
     if shared.auth.is_operator(principal) {
         return all;
     }

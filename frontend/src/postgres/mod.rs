@@ -175,11 +175,11 @@ impl Connection {
             // (every executor task) is dropped. The next query replaces the sender, which
             // ends this waiter.
             let fired = handle.start_query().await;
-            let tracker = self.engine.tracker().clone();
+            let queries = self.engine.queries();
             let (id, owner) = (result.id, session.principal().clone());
             tokio::spawn(async move {
                 if fired.await.is_ok() {
-                    tracker.cancel(id, &owner, false);
+                    queries.cancel(id, &owner, false);
                 }
             });
         }

@@ -240,7 +240,7 @@ async fn cancel(
     };
     if trino
         .results
-        .cancel(id, &slug, trino.engine.tracker())
+        .cancel(id, &slug, &trino.engine.queries())
         .await
     {
         tracing::info!(%id, "query cancelled by its Trino client");
@@ -263,7 +263,7 @@ async fn query_info(
         return refuse(StatusCode::NOT_FOUND, "not a query id");
     };
     let operator = trino.auth.is_operator(&principal);
-    match trino.engine.tracker().get(id) {
+    match trino.engine.queries().get(id) {
         Some(query) if operator || query.user == principal.name => Json(json!({
             "queryId": id.to_string(),
             "state": query.state.as_str(),

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 use super::errors::query_error;
 use super::values;
+use lakegate_coordinator::engine::QueryAdmin;
 use lakegate_coordinator::error::EngineError;
 use lakegate_coordinator::query::QueryId;
-use lakegate_coordinator::tracker::QueryTracker;
 
 /// How long a GET waits for the first rows of a page before answering with none (the client
 /// asks again at once).
@@ -140,7 +140,7 @@ impl Results {
 
     /// Stops query `id` (`DELETE nextUri`): its plan is dropped and the tracker records it
     /// cancelled. Says whether the query was there.
-    pub async fn cancel(&self, id: QueryId, slug: &str, tracker: &QueryTracker) -> bool {
+    pub async fn cancel(&self, id: QueryId, slug: &str, queries: &QueryAdmin) -> bool {
         let Some(paged) = self.find(id) else {
             return false;
         };
@@ -149,7 +149,7 @@ impl Results {
             return false;
         }
         // Marks the cancellation so the tracker records it as such, then drops the plan.
-        tracker.cancel(id, &lakegate_coordinator::auth::Principal::new(""), true);
+        queries.cancel(id, &lakegate_coordinator::auth::Principal::new(""), true);
         paged.rows = None;
         drop(paged);
         self.remove(id);
