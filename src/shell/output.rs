@@ -2,11 +2,10 @@
 //! (expanded: one `column | value` block per row; `auto` expands rows wider than the
 //! terminal).
 
-use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::util::display::FormatOptions;
 use arrow::util::pretty::pretty_format_batches;
-use lakegate_frontend::http::format::csv_field;
+use lakegate_frontend::http::format::{TextCells, csv_field};
 
 /// `\pset format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,22 +108,8 @@ pub(super) fn cells(batches: &[RecordBatch]) -> Result<Cells, String> {
     let options = FormatOptions::default();
     let mut rows = Vec::new();
     for batch in batches {
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        for row in 0..batch.num_rows() {
-            rows.push(
-                batch
-                    .columns()
-                    .iter()
-                    .zip(&formatters)
-                    .map(|(c, f)| (!c.is_null(row)).then(|| f.value(row).to_string()))
-                    .collect(),
-            );
-        }
+        let cells = TextCells::new(batch, &options)?;
+        rows.extend((0..batch.num_rows()).map(|row| cells.row(row)));
     }
     Ok((names, rows))
 }

@@ -116,12 +116,7 @@ impl Writer {
             return Ok(self.drain_arrow());
         }
         let options = FormatOptions::default().with_null("");
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+        let cells = TextCells::new(batch, &options)?;
         let mut out = String::new();
         for row in 0..batch.num_rows() {
             match self.format {
@@ -132,7 +127,7 @@ impl Writer {
                     let values: Vec<Value> = batch
                         .columns()
                         .iter()
-                        .zip(&formatters)
+                        .zip(&cells.formatters)
                         .map(|(c, f)| json_value(c.as_ref(), f, row))
                         .collect();
                     out.push_str(&Value::Array(values).to_string());
@@ -142,7 +137,7 @@ impl Writer {
                         .schema
                         .fields()
                         .iter()
-                        .zip(batch.columns().iter().zip(&formatters))
+                        .zip(batch.columns().iter().zip(&cells.formatters))
                         .map(|(field, (c, f))| {
                             (field.name().clone(), json_value(c.as_ref(), f, row))
                         })
@@ -151,17 +146,10 @@ impl Writer {
                     out.push('\n');
                 }
                 Format::Csv => {
-                    let fields: Vec<String> = batch
-                        .columns()
-                        .iter()
-                        .zip(&formatters)
-                        .map(|(c, f)| {
-                            if c.is_null(row) {
-                                String::new()
-                            } else {
-                                csv_field(&f.value(row).to_string())
-                            }
-                        })
+                    let fields: Vec<String> = cells
+                        .row(row)
+                        .into_iter()
+                        .map(|value| value.as_deref().map(csv_field).unwrap_or_default())
                         .collect();
                     out.push_str(&fields.join(","));
                     out.push('\n');
@@ -197,6 +185,35 @@ impl Writer {
 
 /// A JSON value: numbers and booleans as such, NULL as null, everything else (decimals,
 /// dates, timestamps, ...) as the string Arrow prints, so no precision is lost.
+/// A batch's values as display text, one formatter per column: what CSV, the JSON formats'
+/// non-JSON types and the shell's tables all print.
+pub struct TextCells<'a> {
+    batch: &'a RecordBatch,
+    formatters: Vec<ArrayFormatter<'a>>,
+}
+
+impl<'a> TextCells<'a> {
+    pub fn new(batch: &'a RecordBatch, options: &'a FormatOptions<'a>) -> Result<Self, String> {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(Self { batch, formatters })
+    }
+
+    /// The values of `row`, `None` for NULL.
+    pub fn row(&self, row: usize) -> Vec<Option<String>> {
+        self.batch
+            .columns()
+            .iter()
+            .zip(&self.formatters)
+            .map(|(c, f)| (!c.is_null(row)).then(|| f.value(row).to_string()))
+            .collect()
+    }
+}
+
 fn json_value(column: &dyn Array, formatter: &ArrayFormatter, row: usize) -> Value {
     if column.is_null(row) {
         return Value::Null;
