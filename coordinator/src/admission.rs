@@ -217,15 +217,6 @@ impl Admission {
             queued,
         }))
     }
-
-    /// Queries waiting now, over all groups.
-    pub fn queued(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .waiting
-            .len()
-    }
 }
 
 fn has_room(state: &State, path: &[Level]) -> bool {

@@ -12,11 +12,11 @@
 //!   [`cache`]: results of unchanged tables served again, identical queries run once.
 //! * [`lifecycle`]: serving, then stopping without cutting running queries off;
 //!   [`tracker`]: running and recent queries of every client, their cancellation and counts;
-//!   [`audit`]: one JSON line per statement.
+//!   `audit`: one JSON line per statement; `admission`: resource groups.
 
 pub mod access;
-pub mod admission;
-pub mod audit;
+mod admission;
+mod audit;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
@@ -31,8 +31,8 @@ pub mod registry;
 pub mod saved;
 pub mod session;
 pub mod statement;
-pub mod system_catalog;
-pub mod time_travel;
+mod system_catalog;
+mod time_travel;
 pub mod tls;
 pub mod tracker;
 

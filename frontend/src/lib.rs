@@ -12,4 +12,5 @@ pub mod flight_sql;
 pub mod http;
 pub mod postgres;
 pub mod server;
+mod temporal;
 pub mod trino;

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::temporal::datetime_at;
+
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Date32Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use pgwire::api::Type;
@@ -165,7 +166,7 @@ fn encode(
                 None => encode_text(encoder, formatter, row),
             }
         }
-        DataType::Timestamp(unit, zone) => match timestamp(column, unit, row) {
+        DataType::Timestamp(unit, zone) => match datetime_at(column, unit, row) {
             Some(datetime) if zone.is_some() => encoder.encode_field(&datetime.and_utc()),
             Some(datetime) => encoder.encode_field(&datetime),
             None => encode_text(encoder, formatter, row),
@@ -217,11 +218,11 @@ fn encode(
                     })?)
                 }
                 DataType::Timestamp(unit, None) => {
-                    encoder.encode_field(&checked_items(&items, |a, i| timestamp(a, unit, i))?)
+                    encoder.encode_field(&checked_items(&items, |a, i| datetime_at(a, unit, i))?)
                 }
                 DataType::Timestamp(unit, Some(_)) => encoder
                     .encode_field(&checked_items(&items, |a, i| {
-                        timestamp(a, unit, i).map(|t| t.and_utc())
+                        datetime_at(a, unit, i).map(|t| t.and_utc())
                     })?),
                 _ => encode_text(encoder, formatter, row),
             }
@@ -271,26 +272,5 @@ fn encode_text(
     match formatter {
         Some(formatter) => encoder.encode_field(&formatter.value(row).to_string()),
         None => encoder.encode_field(&None::<String>),
-    }
-}
-
-fn timestamp(column: &dyn Array, unit: &TimeUnit, row: usize) -> Option<chrono::NaiveDateTime> {
-    use arrow::temporal_conversions::{
-        timestamp_ms_to_datetime, timestamp_ns_to_datetime, timestamp_s_to_datetime,
-        timestamp_us_to_datetime,
-    };
-    match unit {
-        TimeUnit::Second => {
-            timestamp_s_to_datetime(column.as_primitive::<TimestampSecondType>().value(row))
-        }
-        TimeUnit::Millisecond => {
-            timestamp_ms_to_datetime(column.as_primitive::<TimestampMillisecondType>().value(row))
-        }
-        TimeUnit::Microsecond => {
-            timestamp_us_to_datetime(column.as_primitive::<TimestampMicrosecondType>().value(row))
-        }
-        TimeUnit::Nanosecond => {
-            timestamp_ns_to_datetime(column.as_primitive::<TimestampNanosecondType>().value(row))
-        }
     }
 }

@@ -7,12 +7,13 @@
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    TimeUnit, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use base64::Engine as _;
 use serde_json::{Map, Value};
+
+use crate::temporal::datetime_at;
 
 use super::types::precision_of;
 
@@ -130,24 +131,7 @@ fn base64(bytes: &[u8]) -> Value {
 /// `YYYY-MM-DD HH:MM:SS[.f...]` with the unit's number of fraction digits (in UTC for
 /// zoned timestamps: the instant is exact, the zone shown is UTC).
 fn timestamp(array: &dyn Array, unit: &TimeUnit, i: usize) -> Option<String> {
-    use arrow::temporal_conversions::{
-        timestamp_ms_to_datetime, timestamp_ns_to_datetime, timestamp_s_to_datetime,
-        timestamp_us_to_datetime,
-    };
-    let datetime = match unit {
-        TimeUnit::Second => {
-            timestamp_s_to_datetime(array.as_primitive::<TimestampSecondType>().value(i))
-        }
-        TimeUnit::Millisecond => {
-            timestamp_ms_to_datetime(array.as_primitive::<TimestampMillisecondType>().value(i))
-        }
-        TimeUnit::Microsecond => {
-            timestamp_us_to_datetime(array.as_primitive::<TimestampMicrosecondType>().value(i))
-        }
-        TimeUnit::Nanosecond => {
-            timestamp_ns_to_datetime(array.as_primitive::<TimestampNanosecondType>().value(i))
-        }
-    }?;
+    let datetime = datetime_at(array, unit, i)?;
     let pattern = match precision_of(unit) {
         0 => "%Y-%m-%d %H:%M:%S",
         3 => "%Y-%m-%d %H:%M:%S%.3f",
