@@ -1,77 +1,67 @@
 //! The coordinator's lifecycle: serving, then stopping. A stopping coordinator (SIGTERM) takes
 //! no new query, telling the client why, and waits for the queries it runs to finish, up to a
-//! grace period, before its servers close.
+//! grace period, before its servers close. Which queries run is the tracker's count: there is
+//! one.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use crate::tracker::QueryTracker;
 
 /// Whether the coordinator takes queries, and how many it runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Lifecycle {
     stopping: AtomicBool,
-    running: AtomicUsize,
-    changed: Notify,
+    queries: Arc<QueryTracker>,
 }
 
 impl Lifecycle {
+    /// The lifecycle of a coordinator whose queries `queries` tracks.
+    pub fn new(queries: Arc<QueryTracker>) -> Self {
+        Self {
+            stopping: AtomicBool::new(false),
+            queries,
+        }
+    }
+
     /// From now on new queries are refused.
     pub fn begin_stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.changed.notify_waiters();
     }
 
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Queries planned and not yet finished, failed or dropped.
+    /// Queries registered and not yet ended.
     pub fn running(&self) -> usize {
-        self.running.load(Ordering::SeqCst)
+        self.queries.running()
     }
 
-    /// Counts one query until the returned guard is dropped.
-    pub fn track(self: &Arc<Self>) -> RunningQuery {
-        self.running.fetch_add(1, Ordering::SeqCst);
-        RunningQuery(self.clone())
-    }
-
-    /// Waits until no query runs or `grace` passed; says whether all finished.
+    /// Waits until no query runs or `grace` passed; says whether all ended.
     pub async fn wait_idle(&self, grace: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let changed = self.changed.notified();
-            if self.running() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return self.running() == 0;
-            }
-        }
-    }
-}
-
-/// One running query; dropping it (the query's stream ended or was dropped) uncounts it.
-#[derive(Debug)]
-pub struct RunningQuery(Arc<Lifecycle>);
-
-impl Drop for RunningQuery {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-        self.0.changed.notify_waiters();
+        self.queries.wait_idle(grace).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Principal;
+    use crate::query::QueryId;
+    use crate::session::ClientLabel;
 
     #[tokio::test]
     async fn waits_for_running_queries_then_for_nothing() {
-        let lifecycle = Arc::new(Lifecycle::default());
-        let query = lifecycle.track();
+        let tracker = Arc::new(QueryTracker::default());
+        let lifecycle = Arc::new(Lifecycle::new(tracker.clone()));
+        let query = tracker.begin(
+            QueryId::new(),
+            &Principal::new("ana"),
+            ClientLabel::EMBEDDED,
+            "SELECT 1",
+        );
         lifecycle.begin_stop();
         assert!(lifecycle.is_stopping());
         assert!(!lifecycle.wait_idle(Duration::from_millis(20)).await);
@@ -80,7 +70,7 @@ mod tests {
             tokio::spawn(async move { lifecycle.wait_idle(Duration::from_secs(5)).await })
         };
         tokio::time::sleep(Duration::from_millis(10)).await;
-        drop(query);
+        query.finished();
         assert!(waiter.await.unwrap());
         assert_eq!(lifecycle.running(), 0);
     }

@@ -13,7 +13,7 @@ use datafusion::error::DataFusionError;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, stream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::audit::{AuditEntry, AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
@@ -182,6 +182,8 @@ pub struct QueryTracker {
     inner: Mutex<Inner>,
     /// Where each finished statement is recorded.
     audit: AuditLog,
+    /// Woken whenever a query ends.
+    ended: Notify,
 }
 
 impl fmt::Debug for QueryTracker {
@@ -196,6 +198,7 @@ impl QueryTracker {
         Self {
             inner: Mutex::default(),
             audit,
+            ended: Notify::new(),
         }
     }
 
@@ -314,6 +317,26 @@ impl QueryTracker {
         self.list().into_iter().find(|q| q.id == id)
     }
 
+    /// Queries registered and not yet ended (queued, planning, running or streaming): the one
+    /// count of running queries, which metrics report and a stopping coordinator waits for.
+    pub fn running(&self) -> usize {
+        self.lock().live.len()
+    }
+
+    /// Waits until no query runs or `grace` passed; says whether all ended.
+    pub async fn wait_idle(&self, grace: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let ended = self.ended.notified();
+            if self.running() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return self.running() == 0;
+            }
+        }
+    }
+
     pub fn metrics(&self) -> QueryMetrics {
         let inner = self.lock();
         let mut metrics = inner.metrics.clone();
@@ -356,6 +379,7 @@ impl QueryTracker {
         let Some(live) = inner.live.remove(&id) else {
             return;
         };
+        self.ended.notify_waiters();
         let elapsed = live.started_at.elapsed();
         *inner
             .metrics

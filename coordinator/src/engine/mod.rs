@@ -143,6 +143,7 @@ impl Engine {
             cluster.channels = Some(TlsChannels::new(pem));
         }
         engine.tracker = Arc::new(QueryTracker::with_audit(audit));
+        engine.lifecycle = Arc::new(Lifecycle::new(engine.tracker.clone()));
         engine.admission = Arc::new(admission);
         Ok(engine)
     }
@@ -163,6 +164,7 @@ impl Engine {
         }
         // Spans let planning errors point at the offending line and column.
         session_config.options_mut().sql_parser.collect_spans = true;
+        let tracker = Arc::<QueryTracker>::default();
         Self {
             dialects: Arc::new(Dialects::new(lake.clone(), access.clone())),
             access,
@@ -178,8 +180,8 @@ impl Engine {
                 secret: config.cluster.secret(),
                 channels: None,
             }),
-            lifecycle: Arc::default(),
-            tracker: Arc::default(),
+            lifecycle: Arc::new(Lifecycle::new(tracker.clone())),
+            tracker,
             cache: config
                 .cache
                 .enabled

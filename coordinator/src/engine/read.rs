@@ -180,7 +180,6 @@ impl Engine {
         QueryRun {
             registry: self.registry().cloned(),
             limits: self.limits,
-            running: self.lifecycle.track(),
             replan,
             slot,
             leader: None,

@@ -23,7 +23,6 @@ use url::Url;
 use crate::admission::Slot;
 use crate::cache::Leader;
 use crate::error::EngineError;
-use crate::lifecycle::RunningQuery;
 use crate::query::QueryResult;
 use crate::registry::ExecutorRegistry;
 
@@ -42,8 +41,6 @@ pub struct QueryRun {
     /// Where executors are found; `None` runs in this process (nothing to rerun on).
     pub registry: Option<Arc<ExecutorRegistry>>,
     pub limits: RunLimits,
-    /// Counts the query as running until the run ends or is dropped.
-    pub running: RunningQuery,
     pub replan: Replan,
     /// Its resource group slot, held until the last batch is read.
     pub slot: Option<Slot>,
@@ -71,7 +68,6 @@ struct Run {
     runs_left: usize,
     sent_rows: bool,
     deadline: Option<Instant>,
-    _running: RunningQuery,
 }
 
 impl QueryRun {
@@ -81,7 +77,6 @@ impl QueryRun {
         let QueryRun {
             registry,
             limits,
-            running,
             replan,
             slot,
             leader,
@@ -101,7 +96,6 @@ impl QueryRun {
             runs_left: limits.max_attempts.saturating_sub(1),
             sent_rows: false,
             deadline: limits.timeout.map(|t| Instant::now() + t),
-            _running: running,
         };
         // The state is `None` once the query ended in an error: the run, and with it every
         // stream of the plan on every executor, is dropped as the error is handed out.

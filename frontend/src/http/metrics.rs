@@ -22,7 +22,7 @@ pub async fn metrics(
     };
     gauge(
         "lakegate_queries_running",
-        "Queries planned and not yet finished.",
+        "Queries not yet ended: queued, planning, running or streaming.",
         "gauge",
         health.running as u64,
     );
