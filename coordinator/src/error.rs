@@ -1,10 +1,16 @@
 //! [`EngineError`]: every way a statement can fail, in one enum that each front end maps to its
 //! protocol (gRPC status, SQLSTATE, HTTP/Trino error JSON) in exactly one function.
 
+use std::sync::Arc;
+
 use datafusion::error::DataFusionError;
 
 use crate::catalog::CatalogError;
 use crate::statement::{Position, StatementError, position_in};
+
+/// The error an engine error came from, kept for logs and callers that walk `source()`;
+/// shared, as one error may reach every reader of a shared run.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Why a statement failed, with the position in the SQL where one is known.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,10 +47,18 @@ pub enum EngineError {
     Parameter { message: String },
     /// The query failed while running (division by zero, a file that cannot be read, ...).
     #[error("query failed: {message}")]
-    Execution { message: String },
+    Execution {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The catalog could not be reached or refused.
     #[error("catalog: {message}")]
-    Catalog { message: String },
+    Catalog {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The client (or an operator) cancelled the query.
     #[error("query {query} was cancelled")]
     Cancelled { query: String },
@@ -95,7 +109,14 @@ impl EngineError {
         if let DataFusionError::External(inner) = root
             && let Some(e) = inner.downcast_ref::<CatalogError>()
         {
-            return EngineError::from_catalog(e, position);
+            let classified = EngineError::from_catalog(e, position);
+            return match classified {
+                EngineError::Catalog { message, .. } => EngineError::Catalog {
+                    message,
+                    cause: Some(Arc::new(err)),
+                },
+                other => other,
+            };
         }
         let message = root.message().to_string();
         if let Some(name) = unknown_table(&message) {
@@ -112,7 +133,10 @@ impl EngineError {
             | DataFusionError::SchemaError(..)
             | DataFusionError::NotImplemented(_)
             | DataFusionError::Configuration(_) => EngineError::Plan { message, position },
-            _ => EngineError::Execution { message },
+            _ => EngineError::Execution {
+                message,
+                cause: Some(Arc::new(err)),
+            },
         }
     }
 
@@ -122,18 +146,26 @@ impl EngineError {
         if let Some(engine) = engine_error_in(&err) {
             return engine.clone();
         }
-        match err.find_root() {
-            DataFusionError::Internal(m) => EngineError::Internal(m.clone()),
-            root => EngineError::Execution {
-                message: root.message().to_string(),
-            },
+        let message = match err.find_root() {
+            DataFusionError::Internal(m) => return EngineError::Internal(m.clone()),
+            root => root.message().to_string(),
+        };
+        EngineError::Execution {
+            message,
+            cause: Some(Arc::new(err)),
         }
     }
 }
 
 impl From<CatalogError> for EngineError {
     fn from(err: CatalogError) -> Self {
-        EngineError::from_catalog(&err, None)
+        match EngineError::from_catalog(&err, None) {
+            EngineError::Catalog { message, .. } => EngineError::Catalog {
+                message,
+                cause: Some(Arc::new(err)),
+            },
+            other => other,
+        }
     }
 }
 
@@ -151,6 +183,7 @@ impl EngineError {
             },
             _ => EngineError::Catalog {
                 message: err.to_string(),
+                cause: None,
             },
         }
     }
@@ -187,5 +220,15 @@ mod tests {
             Some("lake.tpch.nope".into())
         );
         assert_eq!(unknown_table("column 'x' not found"), None);
+    }
+
+    #[test]
+    fn failures_keep_their_cause() {
+        let err = EngineError::running(DataFusionError::Execution("disk on fire".into()));
+        assert_eq!(err.to_string(), "query failed: disk on fire");
+        let cause = std::error::Error::source(&err).expect("the DataFusion error is kept");
+        assert!(cause.to_string().contains("disk on fire"), "{cause}");
+        let planning = EngineError::planning(DataFusionError::ResourcesExhausted("1 GB".into()));
+        assert!(std::error::Error::source(&planning).is_some());
     }
 }
