@@ -83,6 +83,22 @@ async fn writes_and_errors_carry_sqlstate_codes() {
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.lines().any(|l| l == "5"), "{stdout}");
+    // SQL-level prepared statements run in the engine; an unknown one is 26000.
+    let output = psql(
+        &server,
+        None,
+        &[
+            "PREPARE by_region AS SELECT count(*) FROM tpch.nation WHERE n_regionkey = $1",
+            "EXECUTE by_region(1)",
+            "DEALLOCATE by_region",
+        ],
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.lines().any(|l| l == "5"), "{stdout}");
+    let output = psql(&server, None, &["EXECUTE nowhere(1)"]);
+    let (_, stderr) = text(&output);
+    assert!(stderr.contains("26000"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
