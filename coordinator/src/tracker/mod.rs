@@ -3,32 +3,29 @@
 //! page at `/`), cancels a query by id for any front end (Flight SQL, HTTP, Trino, PostgreSQL
 //! cancel requests all end here), and keeps the counts and latencies `/metrics` exports.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use datafusion::error::DataFusionError;
-use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::{StreamExt, stream};
 use tokio::sync::{Notify, watch};
 
 use crate::audit::{AuditEntry, AuditLog, AuditPolicy, AuditTable};
 use crate::auth::Principal;
-use crate::error::EngineError;
 use crate::query::QueryId;
 use crate::session::ClientLabel;
+
+mod metrics;
+mod tracked;
+
+pub use metrics::{Histogram, LATENCY_BUCKETS, QueryMetrics};
+pub use tracked::Tracked;
 
 /// How many finished queries are remembered for `GET /v1/queries`.
 const RECENT: usize = 200;
 /// The longest SQL text kept per query; longer texts are cut (with a marker).
 const MAX_SQL_CHARS: usize = 4096;
-/// Upper bounds (seconds) of the latency histogram's buckets.
-pub const LATENCY_BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
-];
 
 /// Where a query is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,50 +89,6 @@ pub enum CancelOutcome {
     AlreadyDone,
     /// No such query, or it belongs to someone else (who is not told it exists).
     NotFound,
-}
-
-/// Latencies and outcomes of finished queries, by front end.
-#[derive(Debug, Clone, Default)]
-pub struct QueryMetrics {
-    /// Finished queries by front end and final state.
-    pub outcomes: BTreeMap<(ClientLabel, QueryState), u64>,
-    /// Per front end: counts per bucket of [`LATENCY_BUCKETS`] (not cumulative) and one more
-    /// for slower queries, the sum of seconds and the count.
-    pub latency: BTreeMap<ClientLabel, Histogram>,
-    /// Queries not yet done, by state.
-    pub live: BTreeMap<QueryState, u64>,
-    /// Queries that waited for a resource group slot, and their seconds of waiting in all.
-    pub queued_total: u64,
-    pub queued_secs: f64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Histogram {
-    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
-    pub sum_secs: f64,
-    pub count: u64,
-}
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Self {
-            buckets: [0; LATENCY_BUCKETS.len() + 1],
-            sum_secs: 0.0,
-            count: 0,
-        }
-    }
-}
-
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        let bucket = LATENCY_BUCKETS
-            .iter()
-            .position(|bound| secs <= *bound)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.buckets[bucket] += 1;
-        self.sum_secs += secs;
-        self.count += 1;
-    }
 }
 
 /// What the audit log says of a query besides what every query's record holds; the engine
@@ -436,110 +389,17 @@ fn audit_entry(info: &QueryInfo, details: AuditDetails) -> AuditEntry {
     }
 }
 
-/// A registered query. Planning failures are recorded with [`Tracked::failed`]; a planned
-/// query's rows go through [`Tracked::watch`], which counts them, ends the query with a
-/// cancellation error when asked to, and records how it ended.
-pub struct Tracked {
-    tracker: Arc<QueryTracker>,
-    id: QueryId,
-    counters: Arc<Counters>,
-    cancelled: watch::Receiver<bool>,
-    ended: bool,
-}
-
-impl Tracked {
-    /// A statement with no rows to stream (`SET`, `USE`, ...) ran to its end.
-    pub fn finished(mut self) {
-        self.finish(QueryState::Finished, None);
-    }
-
-    pub fn failed(mut self, error: &EngineError) {
-        let state = if matches!(error, EngineError::Cancelled { .. }) {
-            QueryState::Cancelled
-        } else {
-            QueryState::Failed
-        };
-        self.tracker.end(self.id, state, Some(error.to_string()));
-        self.ended = true;
-    }
-
-    /// `rows`, counted, stoppable by [`QueryTracker::cancel`], and recorded when they end,
-    /// fail or are dropped unread.
-    pub fn watch(self, rows: SendableRecordBatchStream) -> SendableRecordBatchStream {
-        self.tracker.set_running(self.id);
-        let schema = rows.schema();
-        let id = self.id;
-        let state = Some((rows, self));
-        let batches = stream::unfold(state, move |state| async move {
-            let (mut rows, mut tracked) = state?;
-            let next = tokio::select! {
-                biased;
-                Ok(_) = tracked.cancelled.wait_for(|c| *c) => None,
-                next = rows.next() => Some(next),
-            };
-            match next {
-                // Cancelled: the rows (the running plan) are dropped with this state.
-                None => {
-                    let err = EngineError::Cancelled {
-                        query: id.to_string(),
-                    };
-                    tracked.finish(QueryState::Cancelled, Some(err.to_string()));
-                    Some((Err(DataFusionError::External(Box::new(err))), None))
-                }
-                Some(None) => {
-                    tracked.finish(QueryState::Finished, None);
-                    None
-                }
-                Some(Some(Ok(batch))) => {
-                    tracked
-                        .counters
-                        .rows
-                        .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                    tracked
-                        .counters
-                        .bytes
-                        .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                    Some((Ok(batch), Some((rows, tracked))))
-                }
-                Some(Some(Err(err))) => {
-                    tracked.finish(QueryState::Failed, Some(err.to_string()));
-                    Some((Err(err), None))
-                }
-            }
-        });
-        Box::pin(RecordBatchStreamAdapter::new(schema, batches))
-    }
-
-    fn finish(&mut self, state: QueryState, error: Option<String>) {
-        if !self.ended {
-            self.ended = true;
-            self.tracker.end(self.id, state, error);
-        }
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        // Dropped before its end: the client went away or stopped reading.
-        if !self.ended {
-            let cancelled = *self.cancelled.borrow();
-            let reason = if cancelled {
-                "cancelled"
-            } else {
-                "the client stopped reading before the last row"
-            };
-            self.finish(QueryState::Cancelled, Some(reason.to_string()));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::Int32Array;
     use arrow::datatypes::{DataType, Field, Schema};
     use arrow::record_batch::RecordBatch;
+    use datafusion::physical_plan::SendableRecordBatchStream;
     use datafusion::physical_plan::memory::MemoryStream;
+    use futures::StreamExt;
+
+    use crate::error::EngineError;
 
     fn rows(n: usize) -> SendableRecordBatchStream {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
