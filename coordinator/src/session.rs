@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::RwLock;
 
 use crate::auth::Principal;
@@ -61,21 +60,6 @@ impl DialectName {
 impl std::fmt::Display for DialectName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DialectName {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().trim_matches('\'').to_ascii_lowercase().as_str() {
-            "standard" | "datafusion" => Ok(DialectName::Standard),
-            "postgres" | "postgresql" => Ok(DialectName::Postgres),
-            "trino" => Ok(DialectName::Trino),
-            other => Err(format!(
-                "expected standard, postgres or trino, got {other:?}"
-            )),
-        }
     }
 }
 
@@ -195,6 +179,8 @@ pub enum CacheMode {
 
 /// The session variable that sets [`CacheMode`].
 pub const CACHE_SETTING: &str = "cache";
+/// The session variable that sets the time zone queries run in (`SET TIME ZONE`).
+pub const TIME_ZONE_SETTING: &str = "datafusion.execution.time_zone";
 /// The session variable that accepts table metadata (and so results) up to N seconds old.
 pub const MAX_STALENESS_SETTING: &str = "max_staleness";
 

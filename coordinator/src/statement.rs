@@ -11,6 +11,8 @@ use datafusion::sql::sqlparser::ast::{Expr, ObjectName, Set, Statement, Use, Val
 use datafusion::sql::sqlparser::dialect::Dialect;
 use datafusion::sql::sqlparser::parser::ParserError;
 
+use crate::session::TIME_ZONE_SETTING;
+
 /// A line and column (1-based) in the SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -116,6 +118,16 @@ pub enum Classified {
 }
 
 impl Classified {
+    /// What serves the statement, for logs: `read`, `explain`, `explain analyze`, `command`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Classified::Read(_) => "read",
+            Classified::Explain(_) => "explain",
+            Classified::ExplainAnalyze(_) => "explain analyze",
+            Classified::Command(_) => "command",
+        }
+    }
+
     /// The statement DataFusion plans, for reads and `EXPLAIN`s.
     pub fn statement_mut(&mut self) -> Option<&mut DfStatement> {
         match self {
@@ -242,7 +254,7 @@ fn set_kind(set: &Set) -> Result<Command, StatementError> {
             value: Some(values.iter().map(value_text).collect::<Vec<_>>().join(",")),
         })),
         Set::SetTimeZone { value, .. } => Ok(Command::Set(SetVariable {
-            name: "datafusion.execution.time_zone".into(),
+            name: TIME_ZONE_SETTING.into(),
             value: Some(value_text(value)),
         })),
         other => Err(StatementError::Unsupported {
@@ -385,10 +397,8 @@ mod tests {
     /// What serves `sql`: `read`, `explain`, `explain analyze`, or the command itself.
     fn kind(sql: &str) -> Result<String, StatementError> {
         classify(sql, &GenericDialect {}).map(|c| match c {
-            Classified::Read(_) => "read".to_string(),
-            Classified::Explain(_) => "explain".to_string(),
-            Classified::ExplainAnalyze(_) => "explain analyze".to_string(),
             Classified::Command(command) => format!("{command:?}"),
+            other => other.kind().to_string(),
         })
     }
 

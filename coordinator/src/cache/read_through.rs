@@ -70,10 +70,12 @@ impl ReadThrough {
             .await
     }
 
-    /// The cache's answer for the read planned as `plan`, reading `snapshots` under `policy`.
+    /// The cache's answer for the read planned as `plan`, reading `tables` at `snapshots`
+    /// under `policy`.
     pub async fn after_planning(
         self,
         plan: &LogicalPlan,
+        tables: Vec<TableRef>,
         snapshots: &[(TableRef, Option<SnapshotId>)],
         policy: Option<String>,
     ) -> Planned {
@@ -81,7 +83,6 @@ impl ReadThrough {
             return Planned::Uncached;
         };
         let key: CacheKey = self.statement.with_snapshots(snapshots, &policy);
-        let tables = snapshots.iter().map(|(t, _)| t.clone()).collect();
         self.cache.learn_tables(self.statement, tables).await;
         let schema = Arc::new(plan.schema().as_arrow().clone());
         match self

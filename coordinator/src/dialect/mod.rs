@@ -29,8 +29,6 @@ pub mod trino;
 
 /// One dialect: each hook has the standard behaviour unless the dialect differs.
 pub trait SqlDialect: fmt::Debug + Send + Sync {
-    fn name(&self) -> DialectName;
-
     /// Parses and classifies one statement as this dialect's clients write it (`vars`: the
     /// session's current catalog and schema, for statements that default to them).
     fn parse(&self, sql: &str, vars: &SessionVars) -> Result<Classified, StatementError>;

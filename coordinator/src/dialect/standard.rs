@@ -2,7 +2,7 @@
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
-use super::{DialectName, SqlDialect};
+use super::SqlDialect;
 use crate::session::SessionVars;
 use crate::statement::{Classified, StatementError, classify};
 
@@ -10,10 +10,6 @@ use crate::statement::{Classified, StatementError, classify};
 pub struct Standard;
 
 impl SqlDialect for Standard {
-    fn name(&self) -> DialectName {
-        DialectName::Standard
-    }
-
     fn parse(&self, sql: &str, _vars: &SessionVars) -> Result<Classified, StatementError> {
         classify(sql, &GenericDialect {})
     }

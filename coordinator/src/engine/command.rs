@@ -14,13 +14,11 @@ use super::{Engine, Expect, text_rows};
 use crate::access::AccessView;
 use crate::error::EngineError;
 use crate::query::QueryId;
-use crate::session::{Session, check_setting};
+use crate::session::{Session, TIME_ZONE_SETTING, check_setting};
 use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
 
 /// Schemas a PostgreSQL `search_path` names that are not lake schemas.
 const NOT_LAKE_SCHEMAS: [&str; 3] = ["$user", "public", "pg_catalog"];
-/// The session variable whose value sets the time zone queries run in.
-const TIME_ZONE_SETTING: &str = "datafusion.execution.time_zone";
 
 impl Engine {
     /// Runs `command` for `session` as query `id`.

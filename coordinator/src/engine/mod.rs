@@ -206,10 +206,6 @@ impl Engine {
         self.cluster.as_ref().map(|c| &c.registry)
     }
 
-    pub fn lake(&self) -> &Arc<Lake> {
-        &self.lake
-    }
-
     /// Forgets cached catalog listings and table metadata, so the next query sees the latest
     /// snapshots without waiting for the refresh interval.
     pub async fn forget_metadata(&self) {
@@ -344,7 +340,7 @@ impl Engine {
         params: Vec<ScalarValue>,
         expect: Expect,
     ) -> Result<Outcome, EngineError> {
-        tracing::debug!(statement = ?std::mem::discriminant(&classified), "classified");
+        tracing::debug!(kind = classified.kind(), "classified");
         let statement = match classified {
             Classified::Command(command) => {
                 return self.command(id, session, access, command, expect).await;

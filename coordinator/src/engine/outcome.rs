@@ -97,12 +97,4 @@ impl Outcome {
             }
         }
     }
-
-    /// The rows, for callers that sent a query; any other outcome is `None`.
-    pub fn into_rows(self) -> Option<QueryResult> {
-        match self {
-            Outcome::Rows(result) => Some(result),
-            _ => None,
-        }
-    }
 }

@@ -130,7 +130,7 @@ impl Engine {
             let tables: Vec<TableRef> = snapshots.iter().map(|(t, _)| t.clone()).collect();
             let policy = self.policy_key(access, &tables).await;
             match through
-                .after_planning(&planned.plan, &snapshots, policy)
+                .after_planning(&planned.plan, tables, &snapshots, policy)
                 .await
             {
                 CachePlanned::Stored(hit) => return self.cache_hit(id, &hit),

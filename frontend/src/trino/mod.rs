@@ -41,7 +41,7 @@ use lakegate_coordinator::dialect::trino::types;
 use lakegate_coordinator::engine::{Engine, Outcome, SessionChange, SessionCommand};
 use lakegate_coordinator::error::EngineError;
 use lakegate_coordinator::query::{QueryId, QueryResult};
-use lakegate_coordinator::session::{ClientLabel, DialectName, Session};
+use lakegate_coordinator::session::{ClientLabel, DialectName, Session, TIME_ZONE_SETTING};
 use lakegate_coordinator::statement::TransactionOp;
 
 /// How metrics and the query list label Trino clients.
@@ -174,7 +174,7 @@ fn session_headers(changes: &[SessionChange]) -> HeaderMap {
             SessionChange::TimeZone(zone) => client::add(
                 &mut headers,
                 client::SET_SESSION,
-                format!("datafusion.execution.time_zone={}", client::encode(zone)),
+                format!("{TIME_ZONE_SETTING}={}", client::encode(zone)),
             ),
             SessionChange::SettingCleared(name) => {
                 client::add(&mut headers, client::CLEAR_SESSION, name.clone());

@@ -9,7 +9,7 @@ use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 
-use super::{DialectName, SqlDialect};
+use super::SqlDialect;
 use crate::access::{AccessControl, AccessView};
 use crate::catalog::Lake;
 use crate::session::SessionVars;
@@ -34,10 +34,6 @@ impl Postgres {
 }
 
 impl SqlDialect for Postgres {
-    fn name(&self) -> DialectName {
-        DialectName::Postgres
-    }
-
     fn parse(&self, sql: &str, _vars: &SessionVars) -> Result<Classified, StatementError> {
         rewrite::classify(sql)
     }

@@ -8,7 +8,7 @@ use datafusion::sql::sqlparser::ast::Expr;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use super::{DialectName, SqlDialect};
+use super::SqlDialect;
 use crate::session::SessionVars;
 use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
 
@@ -21,10 +21,6 @@ use statements::TrinoStatement;
 pub struct Trino;
 
 impl SqlDialect for Trino {
-    fn name(&self) -> DialectName {
-        DialectName::Trino
-    }
-
     fn parse(&self, sql: &str, vars: &SessionVars) -> Result<Classified, StatementError> {
         let syntax = |message: String| StatementError::Syntax {
             message,
