@@ -119,9 +119,6 @@ impl EngineError {
             };
         }
         let message = root.message().to_string();
-        if let Some(name) = unknown_table(&message) {
-            return EngineError::UnknownTable { name, position };
-        }
         if matches!(root, DataFusionError::SQL(..)) {
             return EngineError::Statement(StatementError::Syntax {
                 position: position.or_else(|| position_in(&message)),
@@ -200,27 +197,9 @@ fn engine_error_in(err: &DataFusionError) -> Option<&EngineError> {
     }
 }
 
-/// DataFusion reports an unknown table as "table 'a.b.c' not found".
-fn unknown_table(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("table '")?;
-    let (name, tail) = rest.split_once('\'')?;
-    tail.trim()
-        .starts_with("not found")
-        .then(|| name.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unknown_table_is_recognised() {
-        assert_eq!(
-            unknown_table("table 'lake.tpch.nope' not found"),
-            Some("lake.tpch.nope".into())
-        );
-        assert_eq!(unknown_table("column 'x' not found"), None);
-    }
 
     #[test]
     fn failures_keep_their_cause() {

@@ -33,13 +33,16 @@ pub struct SessionVars {
     pub groups: Vec<String>,
     /// The SQL the client writes, and what it expects besides the lake.
     pub dialect: DialectName,
+    /// The dialect the session started in, which `RESET dialect` returns to.
+    pub home_dialect: DialectName,
     /// Prepared statements by name (`PREPARE`, or Trino's client headers), as SQL text.
     pub prepared: BTreeMap<String, String>,
 }
 
 /// Which dialect a session speaks: carried by the session, chosen by its front end or with
 /// `SET dialect = ...`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DialectName {
     #[default]
     Standard,
@@ -53,6 +56,21 @@ impl DialectName {
             DialectName::Standard => "standard",
             DialectName::Postgres => "postgres",
             DialectName::Trino => "trino",
+        }
+    }
+}
+
+impl std::str::FromStr for DialectName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().trim_matches('\'').to_ascii_lowercase().as_str() {
+            "standard" => Ok(DialectName::Standard),
+            "postgres" | "postgresql" => Ok(DialectName::Postgres),
+            "trino" => Ok(DialectName::Trino),
+            other => Err(format!(
+                "expected trino, postgres or standard, got {other:?}"
+            )),
         }
     }
 }
@@ -101,6 +119,7 @@ impl Session {
             user: principal.to_string(),
             groups: principal.groups.clone(),
             dialect: DialectName::Standard,
+            home_dialect: DialectName::Standard,
             prepared: BTreeMap::new(),
         };
         Self {
@@ -120,7 +139,10 @@ impl Session {
 
     /// The session of a client that writes `dialect`.
     pub fn with_dialect(self, dialect: DialectName) -> Self {
-        self.update(|vars| vars.dialect = dialect);
+        self.update(|vars| {
+            vars.dialect = dialect;
+            vars.home_dialect = dialect;
+        });
         self
     }
 
@@ -177,6 +199,9 @@ pub enum CacheMode {
     Refresh,
 }
 
+/// `SET dialect = trino|postgres|standard`: the SQL the session's next statements are in.
+pub const DIALECT_SETTING: &str = "dialect";
+
 /// The session variable that sets [`CacheMode`].
 pub const CACHE_SETTING: &str = "cache";
 /// The session variable that sets the time zone queries run in (`SET TIME ZONE`).
@@ -206,6 +231,7 @@ pub fn check_setting(name: &str, value: &str) -> Result<(), String> {
     match name {
         CACHE_SETTING => parse_cache_mode(value).map(|_| ()),
         MAX_STALENESS_SETTING => parse_seconds(value).map(|_| ()),
+        DIALECT_SETTING => value.parse::<DialectName>().map(|_| ()),
         _ => Ok(()),
     }
 }

@@ -14,7 +14,7 @@ use super::{Engine, Expect, text_rows};
 use crate::access::AccessView;
 use crate::error::EngineError;
 use crate::query::QueryId;
-use crate::session::{Session, TIME_ZONE_SETTING, check_setting};
+use crate::session::{DIALECT_SETTING, Session, TIME_ZONE_SETTING, check_setting};
 use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
 
 /// Schemas a PostgreSQL `search_path` names that are not lake schemas.
@@ -250,6 +250,14 @@ impl Engine {
                     name: name.clone(),
                     message: e.message().to_string(),
                 })?;
+        }
+        if name == DIALECT_SETTING {
+            session.update(|vars| {
+                vars.dialect = match &value {
+                    Some(value) => value.parse().unwrap_or(vars.dialect),
+                    None => vars.home_dialect,
+                }
+            });
         }
         let change = match &value {
             Some(value) if name == TIME_ZONE_SETTING => SessionChange::TimeZone(value.clone()),

@@ -61,6 +61,8 @@ use crate::tracker::QueryTracker;
 pub struct Engine {
     lake: Arc<Lake>,
     default_schema: String,
+    /// What sessions of front ends without a dialect of their own speak (`query.default_dialect`).
+    default_dialect: DialectName,
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     cluster: Option<Cluster>,
@@ -171,6 +173,7 @@ impl Engine {
             admission: Arc::default(),
             lake,
             default_schema: config.catalog.default_schema.clone(),
+            default_dialect: config.query.default_dialect,
             config: session_config,
             runtime: Arc::new(RuntimeEnv::default()),
             cluster: registry.map(|registry| Cluster {
@@ -220,6 +223,11 @@ impl Engine {
     /// A new session for `principal`, starting in the configured catalog and schema.
     pub fn new_session(&self, principal: Principal) -> Session {
         Session::new(principal, self.lake.name(), self.default_schema.clone())
+    }
+
+    /// The dialect of a front end whose protocol implies none (`query.default_dialect`).
+    pub fn default_dialect(&self) -> DialectName {
+        self.default_dialect
     }
 
     /// A new session of a `client` that writes `dialect`.

@@ -69,10 +69,7 @@ impl Engine {
         let state = self
             .query_state(QueryId::new(), &vars, &access, Arc::default(), hidden)
             .await?;
-        let plan = state
-            .statement_to_plan(statement)
-            .await
-            .map_err(EngineError::planning)?;
+        let plan = to_plan(&state, statement).await?;
         let mut fields = plan
             .get_parameter_fields()
             .map_err(EngineError::planning)?
@@ -255,10 +252,7 @@ impl Engine {
         let state = self
             .query_state(id, vars, access, pins.clone(), hidden)
             .await?;
-        let plan = state
-            .statement_to_plan(statement)
-            .await
-            .map_err(EngineError::planning)?;
+        let plan = to_plan(&state, statement).await?;
         let plan = bind(plan, params)?;
         // The classifier already refused writes; this checks the plan DataFusion built agrees.
         SQLOptions::new()
@@ -413,4 +407,35 @@ fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, Engine
         .collect::<Result<Vec<_>, _>>()?;
     plan.with_param_values(values)
         .map_err(EngineError::planning)
+}
+
+/// Plans a statement. DataFusion says a table is unknown only in its message, so when planning
+/// fails the catalog is asked whether each table the statement names exists: a missing one is
+/// the error the user needs, whatever the planner's text.
+async fn to_plan(state: &SessionState, statement: DfStatement) -> Result<LogicalPlan, EngineError> {
+    let references = state
+        .resolve_table_references(&statement)
+        .unwrap_or_default();
+    let err = match state.statement_to_plan(statement).await {
+        Ok(plan) => return Ok(plan),
+        Err(err) => EngineError::planning(err),
+    };
+    let EngineError::Plan { position, .. } = &err else {
+        return Err(err);
+    };
+    let defaults = &state.config_options().catalog;
+    for reference in references {
+        let resolved = reference.resolve(&defaults.default_catalog, &defaults.default_schema);
+        let exists = match state.schema_for_ref(resolved.clone()) {
+            Ok(schema) => !matches!(schema.table(&resolved.table).await, Ok(None)),
+            Err(_) => false,
+        };
+        if !exists {
+            return Err(EngineError::UnknownTable {
+                name: resolved.to_string(),
+                position: *position,
+            });
+        }
+    }
+    Err(err)
 }

@@ -213,21 +213,38 @@ async fn lost_an_executor(
     false
 }
 
-/// Errors of the network between the processes rather than of the query: a peer that went away.
+/// Errors of the network between the processes rather than of the query: a peer that went
+/// away. An executor's own failures travel as a `tonic::Status` it built (code `Internal`, no
+/// source); a broken connection is a status tonic made from a transport error (it keeps that
+/// error as its source, or says `Unavailable`), or an I/O error of the socket itself.
 fn is_transport_failure(err: &DataFusionError) -> bool {
-    let message = err.to_string().to_ascii_lowercase();
-    TRANSPORT_MARKERS.iter().any(|m| message.contains(m))
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = next {
+        if let Some(status) = error.downcast_ref::<tonic::Status>()
+            && (status.code() == tonic::Code::Unavailable
+                || std::error::Error::source(status).is_some())
+        {
+            return true;
+        }
+        if error.is::<tonic::transport::Error>() {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
-
-const TRANSPORT_MARKERS: &[&str] = &[
-    "transport error",
-    "h2 protocol error",
-    "broken pipe",
-    "connection refused",
-    "connection reset",
-    "error trying to connect",
-    "unavailable",
-];
 
 /// Probes every executor in `placement`; drops those gone from the registry or refusing
 /// connections, and says whether there were any.

@@ -15,7 +15,7 @@ use lakegate_coordinator::session::Session;
 
 /// How metrics and the query list label Flight SQL clients.
 pub const CLIENT: ClientLabel = ClientLabel::new("flight_sql");
-use lakegate_coordinator::session::{ClientLabel, DialectName};
+use lakegate_coordinator::session::ClientLabel;
 
 /// Sessions by bearer token, so `SET` and `USE` carry from call to call of one client.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl FlightSessions {
         let token = self.auth.issue_token(&principal);
         let session = Arc::new(
             engine
-                .session_for(principal, CLIENT, DialectName::Standard)
+                .session_for(principal, CLIENT, engine.default_dialect())
                 .with_client_address(client),
         );
         let mut sessions = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
@@ -83,7 +83,7 @@ impl FlightSessions {
         .map_err(auth_status)?;
         Ok(Arc::new(
             engine
-                .session_for(principal, CLIENT, DialectName::Standard)
+                .session_for(principal, CLIENT, engine.default_dialect())
                 .with_client_address(client),
         ))
     }

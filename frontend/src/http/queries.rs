@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -27,12 +28,8 @@ pub async fn list(State(shared): State<Shared>, Caller(principal): Caller) -> Re
 pub async fn one(
     State(shared): State<Shared>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    QueryIdPath(id): QueryIdPath,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
     match visible(&shared, &principal).iter().find(|q| q.id == id) {
         Some(query) => Json(to_json(query)).into_response(),
         None => not_found(id),
@@ -42,12 +39,8 @@ pub async fn one(
 pub async fn cancel(
     State(shared): State<Shared>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    QueryIdPath(id): QueryIdPath,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
     let operator = shared.auth.is_operator(&principal);
     match shared.engine.queries().cancel(id, &principal, operator) {
         CancelOutcome::Cancelled => {
@@ -155,18 +148,26 @@ pub(super) fn to_json(query: &QueryInfo) -> Value {
     })
 }
 
-/// The caller and the query id of a `/v1/queries/{id}` request.
-fn parse_id(text: &str) -> Result<QueryId, Box<Response>> {
-    text.parse().map_err(|_| {
-        Box::new(
+/// The query id a `/v1/queries/{id}` route names; anything but a UUID is refused before the
+/// handler runs.
+pub struct QueryIdPath(QueryId);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryIdPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        text.parse().map(QueryIdPath).map_err(|_| {
             error(
                 StatusCode::BAD_REQUEST,
                 "BAD_QUERY_ID",
                 format!("{text:?} is not a query id (a UUID)"),
             )
-            .into_response(),
-        )
-    })
+            .into_response()
+        })
+    }
 }
 
 fn not_found(id: QueryId) -> Response {

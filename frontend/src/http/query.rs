@@ -18,8 +18,8 @@ use super::{Caller, Shared, error};
 use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::error::EngineError;
 use lakegate_coordinator::query::QueryResult;
+use lakegate_coordinator::session::ClientLabel;
 use lakegate_coordinator::session::Session;
-use lakegate_coordinator::session::{ClientLabel, DialectName};
 use lakegate_coordinator::statement::StatementError;
 
 /// The request body.
@@ -109,7 +109,7 @@ pub(super) fn http_session(
 ) -> Session {
     let session = shared
         .engine
-        .session_for(principal, CLIENT, DialectName::Standard);
+        .session_for(principal, CLIENT, shared.engine.default_dialect());
     session.update(|vars| {
         if let Some(catalog) = catalog {
             vars.catalog = catalog;

@@ -9,7 +9,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use lakegate_proto::cluster_secret::ClusterSecret;
+
+use crate::session::DialectName;
 use serde::Deserialize;
+
+mod loader;
+
+pub use loader::{ConfigError, ConfigLoader};
 
 /// Prefix of environment variables that override configuration keys.
 pub const ENV_PREFIX: &str = "LAKEGATE_";
@@ -307,6 +313,10 @@ pub struct QueryConfig {
     /// it fails or spills; 0 is unbounded. The coordinator sends it with every fragment; an
     /// executor uses its own value only for a coordinator that sends none.
     pub memory_limit_bytes: usize,
+    /// The SQL dialect of sessions whose front end has none of its own (Flight SQL, HTTP,
+    /// the shell): `standard` (DataFusion's), `trino` or `postgres`. Trino-protocol and
+    /// PostgreSQL-wire sessions speak their own; any session may `SET dialect = ...`.
+    pub default_dialect: DialectName,
 }
 
 impl Default for QueryConfig {
@@ -318,6 +328,7 @@ impl Default for QueryConfig {
             timeout_secs: 0,
             max_attempts: 3,
             memory_limit_bytes: 0,
+            default_dialect: DialectName::Standard,
         }
     }
 }
@@ -394,135 +405,6 @@ impl Default for ClusterConfig {
     }
 }
 
-/// A configuration that could not be read, naming the file, variable or key at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-    #[error(
-        "{origin}: {key} is not a configuration key (keys look like section.key, e.g. catalog.uri)"
-    )]
-    UnknownKey { origin: String, key: String },
-    #[error("invalid configuration: {0}")]
-    Invalid(Box<toml::de::Error>),
-}
-
-/// Builds a [`Config`] from the file, the environment and overrides, in that order of precedence
-/// (later wins).
-#[derive(Debug, Default)]
-pub struct ConfigLoader {
-    value: toml::Table,
-}
-
-const SECTIONS: [&str; 7] = [
-    "catalog", "storage", "server", "auth", "query", "cluster", "cache",
-];
-
-impl ConfigLoader {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Starts from a TOML file.
-    pub fn file(mut self, path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        self.value = toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })?;
-        Ok(self)
-    }
-
-    /// Applies `LAKEGATE_<SECTION>_<KEY>` variables from `vars` (pass `std::env::vars()`).
-    /// Variables naming no section (`LAKEGATE_LOG`, `LAKEGATE_PASSWORD`) are not configuration;
-    /// an unknown key within a section is an error.
-    pub fn env(
-        mut self,
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        for (name, value) in vars {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let rest = rest.to_ascii_lowercase();
-            let Some((section, key)) = rest.split_once('_') else {
-                continue;
-            };
-            if !SECTIONS.contains(&section) {
-                continue;
-            }
-            self = self.set(
-                &format!("{section}.{key}"),
-                &value,
-                &format!("environment variable {name}"),
-            )?;
-        }
-        Ok(self)
-    }
-
-    /// Sets `section.key` from a string; numbers and booleans are recognised.
-    pub fn set(mut self, key: &str, value: &str, origin: &str) -> Result<Self, ConfigError> {
-        let unknown = || ConfigError::UnknownKey {
-            origin: origin.to_string(),
-            key: key.to_string(),
-        };
-        let (section, field) = key.split_once('.').ok_or_else(unknown)?;
-        if !SECTIONS.contains(&section) {
-            return Err(unknown());
-        }
-        let parsed = scalar(value);
-        let table = self
-            .value
-            .entry(section.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        match table {
-            toml::Value::Table(t) => {
-                t.insert(field.to_string(), parsed);
-            }
-            _ => return Err(unknown()),
-        }
-        Ok(self)
-    }
-
-    /// Applies several overrides (command-line flags).
-    pub fn overrides(mut self, pairs: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        for (key, value) in pairs {
-            self = self.set(key, value, "command-line flag")?;
-        }
-        Ok(self)
-    }
-
-    pub fn load(self) -> Result<Config, ConfigError> {
-        Config::deserialize(toml::Value::Table(self.value))
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
-    }
-}
-
-/// A string as TOML would read it when it is a number or boolean, else the string itself.
-fn scalar(value: &str) -> toml::Value {
-    if let Ok(b) = value.parse::<bool>() {
-        return toml::Value::Boolean(b);
-    }
-    if let Ok(i) = value.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    if let Ok(f) = value.parse::<f64>() {
-        return toml::Value::Float(f);
-    }
-    toml::Value::String(value.to_string())
-}
-
 impl Config {
     /// The catalog URI, defaulting to the SQLite catalog in the warehouse directory.
     pub fn catalog_uri(&self) -> String {
@@ -578,49 +460,4 @@ pub fn warehouse_url(warehouse: &str) -> String {
     };
     let cleaned: PathBuf = absolute.components().collect();
     format!("file://{}", cleaned.display())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_overrides_and_types() {
-        let config = ConfigLoader::new()
-            .env([
-                ("LAKEGATE_CATALOG_NAME".to_string(), "prod".to_string()),
-                (
-                    "LAKEGATE_STORAGE_S3_PATH_STYLE_ACCESS".to_string(),
-                    "true".to_string(),
-                ),
-                ("OTHER".to_string(), "x".to_string()),
-                ("LAKEGATE_LOG".to_string(), "debug".to_string()),
-            ])
-            .unwrap()
-            .load()
-            .unwrap();
-        assert_eq!(config.catalog.name, "prod");
-        assert_eq!(config.storage.s3_path_style_access, Some(true));
-    }
-
-    #[test]
-    fn unknown_key_is_named() {
-        let err = ConfigLoader::new()
-            .env([("LAKEGATE_CATALOG_URL".to_string(), "x".to_string())])
-            .unwrap()
-            .load()
-            .unwrap_err();
-        assert!(err.to_string().contains("url"), "{err}");
-        let err = ConfigLoader::new()
-            .set("nope.key", "1", "flag")
-            .unwrap_err();
-        assert!(err.to_string().contains("nope.key"), "{err}");
-    }
-
-    #[test]
-    fn default_catalog_is_sqlite_in_the_warehouse() {
-        let config = Config::default();
-        assert_eq!(config.catalog_uri(), "sqlite:./lakegate-data/catalog.db");
-        assert!(config.warehouse_url().starts_with("file:///"));
-    }
 }
