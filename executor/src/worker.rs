@@ -127,11 +127,14 @@ impl WorkerSessionBuilder for ExecutorSessionBuilder {
         if let Some(channels) = &self.channels {
             builder = builder.with_distributed_channel_resolver(channels.clone());
         }
-        Ok(builder
+        let mut state = builder
             .with_distributed_user_codec(
                 IcebergScanCodec::new(self.file_io.clone()).counting(running),
             )
-            .build())
+            .build();
+        // Fragments may call Trino's functions (planned in a Trino-dialect session).
+        lakegate_functions::register_library(&mut state)?;
+        Ok(state)
     }
 }
 

@@ -3,6 +3,8 @@
 //! type names ([`types`]); everything else is read as standard SQL.
 
 use datafusion::arrow::datatypes::DataType;
+use datafusion::error::Result;
+use datafusion::execution::context::SessionState;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Expr;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -12,8 +14,12 @@ use super::SqlDialect;
 use crate::session::SessionVars;
 use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
 
+mod rewrite;
 mod statements;
+mod syntax;
 pub mod types;
+
+use syntax::TrinoSyntax;
 
 use statements::TrinoStatement;
 
@@ -27,7 +33,7 @@ impl SqlDialect for Trino {
             position: None,
         };
         let command = match statements::parse(sql).map_err(|e| syntax(e.0))? {
-            TrinoStatement::Sql(sql) => return classify(sql, &GenericDialect {}),
+            TrinoStatement::Sql(sql) => return classify(sql, &TrinoSyntax).map(respelled),
             TrinoStatement::SetSession { name, value } => Command::Set(SetVariable {
                 name,
                 value: Some(value),
@@ -86,8 +92,33 @@ impl SqlDialect for Trino {
         Ok(Classified::Command(command))
     }
 
+    fn register_functions(&self, state: &mut SessionState, _vars: &SessionVars) -> Result<()> {
+        lakegate_functions::register_trino(state)
+    }
+
     fn type_name(&self, data_type: &DataType) -> String {
         types::type_name(data_type)
+    }
+}
+
+/// A read (or its `EXPLAIN`) with Trino's spellings made DataFusion's.
+fn respelled(classified: Classified) -> Classified {
+    fn statement(mut s: DfStatement) -> DfStatement {
+        respell(&mut s);
+        s
+    }
+    fn respell(s: &mut DfStatement) {
+        match s {
+            DfStatement::Statement(inner) => rewrite::rewrite(inner),
+            DfStatement::Explain(explain) => respell(&mut explain.statement),
+            _ => {}
+        }
+    }
+    match classified {
+        Classified::Read(s) => Classified::Read(statement(s)),
+        Classified::Explain(s) => Classified::Explain(statement(s)),
+        Classified::ExplainAnalyze(s) => Classified::ExplainAnalyze(statement(s)),
+        other => other,
     }
 }
 

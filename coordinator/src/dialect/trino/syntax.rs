@@ -1,0 +1,71 @@
+//! The sqlparser dialect Trino SQL is parsed with: the generic dialect (and everything sqlparser
+//! decides by asking "is this the generic dialect"), plus lambdas (`x -> x + 1`), which the
+//! generic dialect would read as the JSON arrow operator.
+
+use std::any::TypeId;
+
+use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+
+#[derive(Debug, Default)]
+pub struct TrinoSyntax;
+
+/// The generic dialect's answer to each named question.
+macro_rules! like_generic {
+    ($($name:ident),* $(,)?) => {
+        $(fn $name(&self) -> bool {
+            GenericDialect {}.$name()
+        })*
+    };
+}
+
+impl Dialect for TrinoSyntax {
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<GenericDialect>()
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        GenericDialect {}.is_delimited_identifier_start(ch)
+    }
+
+    fn is_identifier_start(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_start(ch)
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_part(ch)
+    }
+
+    fn supports_lambda_functions(&self) -> bool {
+        true
+    }
+
+    like_generic!(
+        supports_unicode_string_literal,
+        supports_group_by_expr,
+        supports_window_function_null_treatment_arg,
+        supports_window_clause_named_window_reference,
+        supports_filter_during_aggregation,
+        supports_named_fn_args_with_assignment_operator,
+        supports_struct_literal,
+        supports_nested_comments,
+        supports_array_typedef_with_brackets,
+        supports_start_transaction_modifier,
+        supports_values_as_table_factor,
+        supports_parens_around_table_factor,
+        supports_explain_with_utility_options,
+        supports_from_first_select,
+        supports_projection_trailing_commas,
+        supports_try_convert,
+        supports_bitwise_shift_operators,
+        supports_empty_projections,
+        supports_comma_separated_trim,
+        allow_extract_custom,
+        allow_extract_single_quotes,
+        supports_extract_comma_syntax,
+        support_map_literal_syntax,
+        supports_dictionary_syntax,
+        supports_select_wildcard_except,
+        supports_partition_by_after_order_by,
+        supports_interval_options,
+    );
+}

@@ -1,0 +1,164 @@
+//! Trino's array functions DataFusion lacks: `trim_array`, `ngrams`, `combinations`. Each
+//! picks elements by index and gathers them with one `take` per batch.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, UInt32Array};
+use arrow::buffer::OffsetBuffer;
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::ScalarUDF;
+
+use crate::args::integers;
+use crate::udf::{ArrayFunction, first};
+
+pub fn functions() -> Vec<Arc<ScalarUDF>> {
+    vec![
+        ArrayFunction::udf("trim_array", &[2], first, trim_array),
+        ArrayFunction::udf("ngrams", &[2], nested, ngrams),
+        ArrayFunction::udf("combinations", &[2], nested, combinations),
+    ]
+}
+
+/// An array of arrays of the first argument's elements.
+fn nested(args: &[DataType]) -> Result<DataType> {
+    match args.first() {
+        Some(list @ DataType::List(_)) => Ok(DataType::new_list(list.clone(), true)),
+        other => exec_err!("expected an array, got {other:?}"),
+    }
+}
+
+fn list_of(array: &ArrayRef) -> Result<&ListArray> {
+    match array.as_list_opt::<i32>() {
+        Some(list) => Ok(list),
+        None => exec_err!("expected an array, got {}", array.data_type()),
+    }
+}
+
+fn element_field(list: &ListArray) -> Arc<Field> {
+    match list.data_type() {
+        DataType::List(field) => Arc::clone(field),
+        other => Arc::new(Field::new("item", other.clone(), true)),
+    }
+}
+
+/// The rows of `list` made of the elements at the given indices (`None`: a null row).
+fn gather(list: &ListArray, rows: &[Option<Vec<u32>>]) -> Result<ListArray> {
+    let indices: UInt32Array = rows.iter().flatten().flatten().copied().collect();
+    let values = take(list.values().as_ref(), &indices, None)?;
+    let lengths = rows.iter().map(|r| r.as_ref().map_or(0, Vec::len));
+    let nulls = rows.iter().map(Option::is_some).collect();
+    Ok(ListArray::try_new(
+        element_field(list),
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        Some(nulls),
+    )?)
+}
+
+/// Rows of arrays: `groups[row]` lists the index groups that become the inner arrays.
+fn gather_nested(list: &ListArray, groups: Vec<Option<Vec<Vec<u32>>>>) -> Result<ArrayRef> {
+    let inner_rows: Vec<Option<Vec<u32>>> = groups
+        .iter()
+        .flatten()
+        .flatten()
+        .cloned()
+        .map(Some)
+        .collect();
+    let inner = gather(list, &inner_rows)?;
+    let lengths = groups.iter().map(|g| g.as_ref().map_or(0, Vec::len));
+    let nulls = groups.iter().map(Option::is_some).collect();
+    Ok(Arc::new(ListArray::try_new(
+        Arc::new(Field::new("item", inner.data_type().clone(), true)),
+        OffsetBuffer::from_lengths(lengths),
+        Arc::new(inner),
+        Some(nulls),
+    )?))
+}
+
+/// The index range of row `i`'s elements, `None` when the row or `n` is null.
+fn row_range(
+    list: &ListArray,
+    counts: &arrow::array::Int64Array,
+    i: usize,
+) -> Option<(u32, u32, i64)> {
+    if list.is_null(i) || counts.is_null(i) {
+        return None;
+    }
+    let offsets = list.value_offsets();
+    let (start, end) = (
+        u32::try_from(offsets[i]).ok()?,
+        u32::try_from(offsets[i + 1]).ok()?,
+    );
+    Some((start, end, counts.value(i)))
+}
+
+fn trim_array(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (list, counts) = (list_of(&args[0])?, integers(&args[1])?);
+    let mut rows = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let Some((start, end, n)) = row_range(list, &counts, i) else {
+            rows.push(None);
+            continue;
+        };
+        let len = i64::from(end - start);
+        if n < 0 || n > len {
+            return exec_err!("trim_array: cannot remove {n} elements from an array of {len}");
+        }
+        rows.push(Some((start..end - n as u32).collect()));
+    }
+    Ok(Arc::new(gather(list, &rows)?))
+}
+
+fn ngrams(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (list, counts) = (list_of(&args[0])?, integers(&args[1])?);
+    let mut groups = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let Some((start, end, n)) = row_range(list, &counts, i) else {
+            groups.push(None);
+            continue;
+        };
+        if n < 1 {
+            return exec_err!("ngrams: n must be positive, got {n}");
+        }
+        let len = end - start;
+        let width = u32::try_from(n).unwrap_or(u32::MAX).min(len);
+        let windows = (start..=end - width)
+            .map(|s| (s..s + width).collect())
+            .collect();
+        groups.push(Some(windows));
+    }
+    gather_nested(list, groups)
+}
+
+fn combinations(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (list, counts) = (list_of(&args[0])?, integers(&args[1])?);
+    let mut groups = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let Some((start, end, n)) = row_range(list, &counts, i) else {
+            groups.push(None);
+            continue;
+        };
+        if !(0..=5).contains(&n) {
+            return exec_err!("combinations: n must be between 0 and 5, got {n}");
+        }
+        let mut found = Vec::new();
+        choose(start, end, n as usize, &mut Vec::new(), &mut found);
+        groups.push(Some(found));
+    }
+    gather_nested(list, groups)
+}
+
+/// Every `n`-element subset of `from..to`, in order.
+fn choose(from: u32, to: u32, n: usize, chosen: &mut Vec<u32>, found: &mut Vec<Vec<u32>>) {
+    if chosen.len() == n {
+        found.push(chosen.clone());
+        return;
+    }
+    for i in from..to {
+        chosen.push(i);
+        choose(i + 1, to, n, chosen, found);
+        chosen.pop();
+    }
+}

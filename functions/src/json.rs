@@ -1,0 +1,223 @@
+//! Trino's JSON functions over JSON text (a `json` value is its compact text here):
+//! `json_parse`, `json_format`, `json_extract`, `json_extract_scalar`, `json_array_*`,
+//! `is_json_scalar`, with Trino's JSONPath subset (`$.a.b`, `$[0]`, `$["a b"]`, `$.a[b]`).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, StringBuilder};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::ScalarUDF;
+use serde_json::Value;
+
+use crate::args::{integers, strings};
+use crate::udf::{ArrayFunction, bigint, boolean, text};
+
+pub fn functions() -> Vec<Arc<ScalarUDF>> {
+    vec![
+        ArrayFunction::udf("json_parse", &[1], text, json_parse),
+        ArrayFunction::udf("json_format", &[1], text, json_format),
+        ArrayFunction::udf("json_extract", &[2], text, json_extract),
+        ArrayFunction::udf("json_extract_scalar", &[2], text, json_extract_scalar),
+        ArrayFunction::udf("json_array_length", &[1], bigint, json_array_length),
+        ArrayFunction::udf("json_array_get", &[2], text, json_array_get),
+        ArrayFunction::udf("json_array_contains", &[2], boolean, json_array_contains),
+        ArrayFunction::udf("is_json_scalar", &[1], boolean, is_json_scalar),
+    ]
+}
+
+/// Row `i` parsed, `None` for a null row; text that is not JSON is an error naming it.
+fn parsed(texts: &arrow::array::StringArray, i: usize, function: &str) -> Result<Option<Value>> {
+    if texts.is_null(i) {
+        return Ok(None);
+    }
+    match serde_json::from_str(texts.value(i)) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => exec_err!("{function}: {:?} is not JSON: {e}", texts.value(i)),
+    }
+}
+
+/// A JSONPath step: a member name or an array index.
+enum Step {
+    Member(String),
+    Index(usize),
+}
+
+/// Trino's JSONPath subset: `$`, `.name`, `[n]`, `["name"]`, `[name]`.
+fn path(text: &str) -> Result<Vec<Step>> {
+    let Some(mut rest) = text.trim().strip_prefix('$') else {
+        return exec_err!("invalid JSON path {text:?}: it must start with $");
+    };
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            steps.push(Step::Member(after[..end].to_string()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let Some(end) = after.find(']') else {
+                return exec_err!("invalid JSON path {text:?}: unclosed [");
+            };
+            let inner = after[..end].trim();
+            steps.push(match inner.parse::<usize>() {
+                Ok(index) => Step::Index(index),
+                Err(_) => Step::Member(inner.trim_matches(['"', '\'']).to_string()),
+            });
+            rest = &after[end + 1..];
+        } else {
+            return exec_err!("invalid JSON path {text:?} at {rest:?}");
+        }
+    }
+    Ok(steps)
+}
+
+fn walk<'a>(value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    steps.iter().try_fold(value, |v, step| match step {
+        Step::Member(name) => v.get(name),
+        Step::Index(i) => v.get(*i),
+    })
+}
+
+/// `json_extract`/`json_extract_scalar`: the value at a path, as `render` makes it text.
+fn extract_with(
+    args: &[ArrayRef],
+    function: &str,
+    render: fn(&Value) -> Option<String>,
+) -> Result<ArrayRef> {
+    let (texts, paths) = (strings(&args[0])?, strings(&args[1])?);
+    let mut out = StringBuilder::new();
+    let mut compiled: Option<(String, Vec<Step>)> = None;
+    for i in 0..texts.len() {
+        if paths.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        if compiled.as_ref().is_none_or(|(p, _)| p != paths.value(i)) {
+            compiled = Some((paths.value(i).to_string(), path(paths.value(i))?));
+        }
+        let steps = compiled
+            .as_ref()
+            .map(|(_, s)| s.as_slice())
+            .unwrap_or_default();
+        let value = parsed(&texts, i, function)?;
+        out.append_option(value.as_ref().and_then(|v| walk(v, steps)).and_then(render));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+fn json_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
+    extract_with(args, "json_extract", |v| Some(v.to_string()))
+}
+
+fn json_extract_scalar(args: &[ArrayRef]) -> Result<ArrayRef> {
+    extract_with(args, "json_extract_scalar", scalar_text)
+}
+
+/// A JSON scalar as SQL text (strings unquoted); arrays, objects and null have none.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// One value per row computed from the parsed JSON.
+fn per_value(args: &[ArrayRef], function: &str, mut each: impl FnMut(Value)) -> Result<()> {
+    let texts = strings(&args[0])?;
+    for i in 0..texts.len() {
+        match parsed(&texts, i, function)? {
+            Some(v) => each(v),
+            None => each(Value::Null),
+        }
+    }
+    Ok(())
+}
+
+fn json_parse(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let mut out = StringBuilder::new();
+    for i in 0..texts.len() {
+        out.append_option(parsed(&texts, i, "json_parse")?.map(|v| v.to_string()));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+fn json_format(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let mut out = StringBuilder::new();
+    for i in 0..texts.len() {
+        out.append_option(parsed(&texts, i, "json_format")?.map(|v| v.to_string()));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let mut out = Int64Builder::new();
+    per_value(args, "json_array_length", |v| match v {
+        Value::Array(items) => out.append_value(items.len() as i64),
+        _ => out.append_null(),
+    })?;
+    Ok(Arc::new(out.finish()))
+}
+
+fn json_array_get(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let indices = integers(&args[1])?;
+    let mut out = StringBuilder::new();
+    for i in 0..texts.len() {
+        let value = parsed(&texts, i, "json_array_get")?;
+        let item = match (value, indices.is_null(i)) {
+            (Some(Value::Array(items)), false) => {
+                let index = indices.value(i);
+                let at = if index < 0 {
+                    items.len() as i64 + index
+                } else {
+                    index
+                };
+                usize::try_from(at)
+                    .ok()
+                    .and_then(|at| items.get(at).cloned())
+            }
+            _ => None,
+        };
+        out.append_option(item.map(|v| match v {
+            // Trino's documented quirk: a string element comes back unquoted.
+            Value::String(s) => s,
+            other => other.to_string(),
+        }));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+fn json_array_contains(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let wanted = strings(&args[1])?;
+    let mut out = BooleanBuilder::new();
+    for i in 0..texts.len() {
+        match (parsed(&texts, i, "json_array_contains")?, wanted.is_null(i)) {
+            (Some(Value::Array(items)), false) => {
+                let wanted = wanted.value(i);
+                let as_json = serde_json::from_str::<Value>(wanted).ok();
+                out.append_value(items.iter().any(|item| match item {
+                    Value::String(s) => s == wanted,
+                    other => as_json.as_ref() == Some(other),
+                }));
+            }
+            _ => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+fn is_json_scalar(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let mut out = BooleanBuilder::new();
+    for i in 0..texts.len() {
+        out.append_option(
+            parsed(&texts, i, "is_json_scalar")?
+                .map(|v| !matches!(v, Value::Array(_) | Value::Object(_))),
+        );
+    }
+    Ok(Arc::new(out.finish()))
+}

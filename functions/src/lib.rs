@@ -1,0 +1,73 @@
+//! Trino's function library for DataFusion.
+//!
+//! Functions are registered two ways. Every executor registers [`library`] under the
+//! functions' own names, so that a plan fragment naming one decodes there whatever dialect
+//! planned it; a name that would shadow a DataFusion function with other semantics is
+//! prefixed (`trino_regexp_replace`). A Trino-dialect session registers [`register_trino`]:
+//! the library plus Trino's names for it and for DataFusion functions that already behave as
+//! Trino's do (`transform` is `array_transform`). Plans carry a function's own name, never the
+//! alias, so an executor never needs to know the dialect.
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::ScalarUDF;
+
+mod args;
+mod array;
+mod datetime;
+mod json;
+mod regexp;
+mod udf;
+
+/// Every function of the library, by its own name.
+pub fn library() -> Vec<Arc<ScalarUDF>> {
+    [
+        regexp::functions(),
+        datetime::functions(),
+        array::functions(),
+        json::functions(),
+    ]
+    .concat()
+}
+
+/// Registers the library by the functions' own names (executors, every session).
+pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for udf in library() {
+        registry.register_udf(udf)?;
+    }
+    Ok(())
+}
+
+/// Trino's name for a function registered under another.
+const TRINO_NAMES: &[(&str, &str)] = &[
+    ("regexp_replace", "trino_regexp_replace"),
+    ("transform", "array_transform"),
+    ("filter", "array_filter"),
+    ("contains", "array_has"),
+    ("split", "string_to_array"),
+    ("codepoint", "ascii"),
+    ("truncate", "trunc"),
+    ("every", "bool_and"),
+    ("approx_percentile", "approx_percentile_cont"),
+    ("arbitrary", "first_value"),
+];
+
+/// Registers the library and Trino's names for it and for DataFusion's equivalents, in a
+/// Trino-dialect session. A name whose target the registry lacks is skipped.
+pub fn register_trino(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    register_library(registry)?;
+    for &(alias, target) in TRINO_NAMES {
+        if let Ok(udf) = registry.udf(target) {
+            registry.register_udf(Arc::new(udf.as_ref().clone().with_aliases([alias])))?;
+        } else if let Ok(udaf) = registry.udaf(target) {
+            registry.register_udaf(Arc::new(udaf.as_ref().clone().with_aliases([alias])))?;
+        } else if let Ok(hof) = registry.higher_order_function(target) {
+            registry.register_higher_order_function(Arc::new(
+                hof.as_ref().clone().with_aliases([alias]),
+            ))?;
+        }
+    }
+    Ok(())
+}

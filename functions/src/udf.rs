@@ -1,0 +1,142 @@
+//! [`ArrayFunction`]: a scalar function defined by one function over whole argument arrays.
+//! Every Trino function here is one of these, so each is written as the loop over its rows
+//! and nothing else: argument counts, scalar-or-array arguments and the result's type are
+//! handled once.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+
+/// Computes a function's result for every row of its arguments (all the same length).
+pub type Evaluate = fn(&[ArrayRef]) -> Result<ArrayRef>;
+/// The result type for the given argument types.
+pub type Output = fn(&[DataType]) -> Result<DataType>;
+
+#[derive(Debug)]
+pub struct ArrayFunction {
+    name: &'static str,
+    signature: Signature,
+    output: Output,
+    evaluate: Evaluate,
+}
+
+impl ArrayFunction {
+    /// A function taking any of `arities` arguments of any type (each evaluator casts what it
+    /// needs and says what it cannot use).
+    pub fn udf(
+        name: &'static str,
+        arities: &[usize],
+        output: Output,
+        evaluate: Evaluate,
+    ) -> Arc<ScalarUDF> {
+        let signatures = arities
+            .iter()
+            .map(|&n| {
+                if n == 0 {
+                    TypeSignature::Nullary
+                } else {
+                    TypeSignature::Any(n)
+                }
+            })
+            .collect();
+        Arc::new(ScalarUDF::new_from_impl(ArrayFunction {
+            name,
+            signature: Signature::one_of(signatures, Volatility::Immutable),
+            output,
+            evaluate,
+        }))
+    }
+}
+
+/// Two functions are the same when they have the same name: names are unique in the library.
+impl PartialEq for ArrayFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for ArrayFunction {}
+
+impl Hash for ArrayFunction {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for ArrayFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        (self.output)(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if scalar { 1 } else { args.number_rows };
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let result = (self.evaluate)(&arrays)?;
+        if result.len() != rows {
+            return exec_err!(
+                "{} returned {} rows for {rows} input rows",
+                self.name,
+                result.len()
+            );
+        }
+        Ok(if scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        })
+    }
+}
+
+/// The result type of functions returning text.
+pub fn text(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Utf8)
+}
+
+/// The result type of functions returning a 64-bit integer.
+pub fn bigint(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Int64)
+}
+
+pub fn boolean(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Boolean)
+}
+
+pub fn date(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Date32)
+}
+
+/// The result type of functions returning an array of text.
+pub fn text_array(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::new_list(DataType::Utf8, true))
+}
+
+/// The type of the first argument (`trim_array`, `date_add`).
+pub fn first(args: &[DataType]) -> Result<DataType> {
+    match args.first() {
+        Some(t) => Ok(t.clone()),
+        None => exec_err!("the function takes at least one argument"),
+    }
+}

@@ -1,0 +1,202 @@
+"""Runs the Trino SQL conformance corpus (tests/trino_sql/*.sql) against a running lakegate,
+through the Trino protocol with the `trino` client and through Flight SQL with ADBC after
+`SET dialect = trino`, and prints passed/total per function family and front end.
+
+Run by tests/trino_sql.rs:
+
+    trino_conformance.py --corpus DIR --http-port P --flight-port F --min-pass-rate R
+
+Each corpus file is SQL as Trino's function documentation writes its examples: a statement
+ending in `;`, then its documented result as a `-- result` comment (on the same line or the
+next). The results are the documentation's, never lakegate's. A value is compared as a Trino
+client shows it: `NULL`, `true`, `[1, 2]`, `{k=v}`, timestamps as text; quotes, whitespace
+and trailing zero fractions of a second are not significant, and numbers compare with a
+relative tolerance. Exits non-zero when either front end passes less than R of the cases.
+"""
+
+import argparse
+import datetime
+import decimal
+import math
+import pathlib
+import re
+import sys
+
+import adbc_driver_flightsql.dbapi as flight_sql
+import adbc_driver_manager
+import trino
+
+
+def parse_corpus(path):
+    """(sql, expected) pairs of one corpus file."""
+    cases = []
+    statement = []
+    pending = None
+    for raw in path.read_text().splitlines():
+        line = raw.rstrip()
+        if pending is not None:
+            comment = line.strip()
+            if comment.startswith("--"):
+                cases.append((pending, comment[2:].strip()))
+                pending = None
+                continue
+            raise ValueError(f"{path.name}: no `-- result` after {pending!r}")
+        if not statement and (not line.strip() or line.lstrip().startswith(("#", "--"))):
+            continue
+        code, sep, comment = split_comment(line)
+        statement.append(code)
+        if code.rstrip().endswith(";"):
+            sql = "\n".join(statement).strip().rstrip(";").strip()
+            statement = []
+            if sep:
+                cases.append((sql, comment.strip()))
+            else:
+                pending = sql
+    if statement or pending is not None:
+        raise ValueError(f"{path.name}: the last case has no `;` or no result")
+    return cases
+
+
+def split_comment(line):
+    """The code of a line and the `--` comment after it, outside string literals."""
+    quoted = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == "'":
+            quoted = not quoted
+        elif not quoted and line.startswith("--", i):
+            return line[:i], "--", line[i + 2 :]
+        i += 1
+    return line, "", ""
+
+
+def render(value):
+    """A value as the Trino CLI prints it."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, (list, tuple)) and not isinstance(value, str):
+        inner = ", ".join(render(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render(k)}={render(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, datetime.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if value.tzinfo is not None:
+            text += " " + (value.tzname() or "")
+        return text
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return " ".join(f"{b:02x}" for b in value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return str(value)
+
+
+def normalise(text):
+    text = text.strip()
+    if text.upper().startswith("JSON '") and text.endswith("'"):
+        text = text[6:-1]
+    text = re.sub(r"\bROW\(", "(", text)
+    text = text.replace("->", "=")
+    text = re.sub(r"(\d{2}:\d{2}:\d{2})\.0+\b", r"\1", text)
+    text = text.replace("'", "")
+    text = re.sub(r"\s+", "", text)
+    text = re.sub(r"\b(true|false)\b", lambda m: m.group(1).lower(), text, flags=re.IGNORECASE)
+    return re.sub(r"\bnull\b", "NULL", text, flags=re.IGNORECASE)
+
+
+def same(actual, expected):
+    a, e = normalise(actual), normalise(expected)
+    if a == e:
+        return True
+    try:
+        x, y = float(a), float(e)
+    except ValueError:
+        return False
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def answer(cursor, sql):
+    cursor.execute(sql)
+    rows = cursor.fetchall()
+    return " | ".join(render(v) for v in rows[0]) if len(rows) == 1 else render([r[0] for r in rows])
+
+
+def run(name, cursor, families, failures):
+    counts = {}
+    for family, cases in families:
+        passed = 0
+        for sql, expected in cases:
+            try:
+                actual = answer(cursor, sql)
+            except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
+                actual = f"error: {str(e).splitlines()[0][:200]}"
+            if same(actual, expected):
+                passed += 1
+            else:
+                failures.append((name, family, sql, expected, actual))
+        counts[family] = (passed, len(cases))
+    return counts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--flight-port", type=int, required=True)
+    parser.add_argument("--min-pass-rate", type=float, required=True)
+    args = parser.parse_args()
+
+    families = [
+        (path.stem, parse_corpus(path))
+        for path in sorted(pathlib.Path(args.corpus).glob("*.sql"))
+    ]
+    total = sum(len(cases) for _, cases in families)
+    failures = []
+
+    trino_conn = trino.dbapi.connect(
+        host="127.0.0.1",
+        port=args.http_port,
+        user="ana",
+        catalog="lake",
+        schema="tpch",
+        legacy_primitive_types=True,
+    )
+    by_trino = run("trino", trino_conn.cursor(), families, failures)
+
+    flight_conn = flight_sql.connect(
+        f"grpc://127.0.0.1:{args.flight_port}",
+        db_kwargs={
+            adbc_driver_manager.DatabaseOptions.USERNAME.value: "ana",
+            adbc_driver_manager.DatabaseOptions.PASSWORD.value: "ana",
+        },
+    )
+    flight_cursor = flight_conn.cursor()
+    flight_cursor.execute("SET dialect = trino")
+    by_flight = run("flight_sql", flight_cursor, families, failures)
+
+    for front_end, family, sql, expected, actual in failures:
+        print(f"FAIL [{front_end}/{family}] {sql!r}\n     expected {expected!r}\n     got      {actual!r}")
+    ok = True
+    for front_end, counts in (("trino", by_trino), ("flight_sql", by_flight)):
+        passed = sum(p for p, _ in counts.values())
+        print(f"{front_end}: {passed}/{total} passed ({passed / max(total, 1):.1%})")
+        for family, (p, n) in counts.items():
+            print(f"  {family}: {p}/{n}")
+        if passed < args.min_pass_rate * total:
+            ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
