@@ -111,43 +111,44 @@ fn trim_array(args: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(Arc::new(gather(list, &rows)?))
 }
 
-fn ngrams(args: &[ArrayRef]) -> Result<ArrayRef> {
+/// A nested array per row: `groups(start, end, n)` picks the index groups of a row's
+/// elements `start..end`.
+fn nested_rows(
+    args: &[ArrayRef],
+    groups: impl Fn(u32, u32, i64) -> Result<Vec<Vec<u32>>>,
+) -> Result<ArrayRef> {
     let (list, counts) = (list_of(&args[0])?, integers(&args[1])?);
-    let mut groups = Vec::with_capacity(list.len());
-    for i in 0..list.len() {
-        let Some((start, end, n)) = row_range(list, &counts, i) else {
-            groups.push(None);
-            continue;
-        };
+    let rows = (0..list.len())
+        .map(|i| {
+            row_range(list, &counts, i)
+                .map(|(start, end, n)| groups(start, end, n))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    gather_nested(list, rows)
+}
+
+fn ngrams(args: &[ArrayRef]) -> Result<ArrayRef> {
+    nested_rows(args, |start, end, n| {
         if n < 1 {
             return exec_err!("ngrams: n must be positive, got {n}");
         }
-        let len = end - start;
-        let width = u32::try_from(n).unwrap_or(u32::MAX).min(len);
-        let windows = (start..=end - width)
+        let width = u32::try_from(n).unwrap_or(u32::MAX).min(end - start);
+        Ok((start..=end - width)
             .map(|s| (s..s + width).collect())
-            .collect();
-        groups.push(Some(windows));
-    }
-    gather_nested(list, groups)
+            .collect())
+    })
 }
 
 fn combinations(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let (list, counts) = (list_of(&args[0])?, integers(&args[1])?);
-    let mut groups = Vec::with_capacity(list.len());
-    for i in 0..list.len() {
-        let Some((start, end, n)) = row_range(list, &counts, i) else {
-            groups.push(None);
-            continue;
-        };
+    nested_rows(args, |start, end, n| {
         if !(0..=5).contains(&n) {
             return exec_err!("combinations: n must be between 0 and 5, got {n}");
         }
         let mut found = Vec::new();
         choose(start, end, n as usize, &mut Vec::new(), &mut found);
-        groups.push(Some(found));
-    }
-    gather_nested(list, groups)
+        Ok(found)
+    })
 }
 
 /// Every `n`-element subset of `from..to`, in order.

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, StringBuilder};
+use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder};
+use arrow::datatypes::{Field, Schema};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ScalarUDF;
 use serde_json::Value;
@@ -14,8 +15,9 @@ use crate::udf::{ArrayFunction, bigint, boolean, text};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
-        ArrayFunction::udf("json_parse", &[1], text, json_parse),
-        ArrayFunction::udf("json_format", &[1], text, json_format),
+        ArrayFunction::udf("json_parse", &[1], text, json_text),
+        ArrayFunction::udf("json_format", &[1], text, json_text),
+        ArrayFunction::udf("to_json", &[1], text, to_json),
         ArrayFunction::udf("json_extract", &[2], text, json_extract),
         ArrayFunction::udf("json_extract_scalar", &[2], text, json_extract_scalar),
         ArrayFunction::udf("json_array_length", &[1], bigint, json_array_length),
@@ -134,7 +136,9 @@ fn per_value(args: &[ArrayRef], function: &str, mut each: impl FnMut(Value)) -> 
     Ok(())
 }
 
-fn json_parse(args: &[ArrayRef]) -> Result<ArrayRef> {
+/// `json_parse` and `json_format`: JSON text checked and made compact (a `json` value is its
+/// compact text, so parsing and formatting are the same step).
+fn json_text(args: &[ArrayRef]) -> Result<ArrayRef> {
     let texts = strings(&args[0])?;
     let mut out = StringBuilder::new();
     for i in 0..texts.len() {
@@ -143,11 +147,30 @@ fn json_parse(args: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(Arc::new(out.finish()))
 }
 
-fn json_format(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let texts = strings(&args[0])?;
+/// `CAST(x AS JSON)`: any value as JSON text, written by Arrow's JSON writer (arrays as
+/// arrays, maps and rows as objects, SQL NULL as NULL).
+fn to_json(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let column = Arc::clone(&args[0]);
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "v",
+        column.data_type().clone(),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![column])?;
+    let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+    writer.write(&batch)?;
+    writer.finish()?;
+    let rows: Vec<Value> = match serde_json::from_slice(&writer.into_inner()) {
+        Ok(Value::Array(rows)) => rows,
+        Ok(_) | Err(_) => return exec_err!("CAST AS JSON: Arrow wrote something other than rows"),
+    };
     let mut out = StringBuilder::new();
-    for i in 0..texts.len() {
-        out.append_option(parsed(&texts, i, "json_format")?.map(|v| v.to_string()));
+    for row in rows
+        .iter()
+        .chain(std::iter::repeat(&Value::Null))
+        .take(batch.num_rows())
+    {
+        out.append_option(row.get("v").map(Value::to_string));
     }
     Ok(Arc::new(out.finish()))
 }

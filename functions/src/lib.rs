@@ -16,10 +16,15 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod args;
 mod array;
+mod bitwise;
 mod datetime;
+mod format;
 mod json;
 mod regexp;
+mod string;
+pub mod types;
 mod udf;
+mod url;
 
 /// Every function of the library, by its own name.
 pub fn library() -> Vec<Arc<ScalarUDF>> {
@@ -28,6 +33,11 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         datetime::functions(),
         array::functions(),
         json::functions(),
+        string::functions(),
+        bitwise::functions(),
+        format::functions(),
+        url::functions(),
+        vec![udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of)],
     ]
     .concat()
 }
@@ -52,6 +62,8 @@ const TRINO_NAMES: &[(&str, &str)] = &[
     ("every", "bool_and"),
     ("approx_percentile", "approx_percentile_cont"),
     ("arbitrary", "first_value"),
+    ("zip", "arrays_zip"),
+    ("euclidean_distance", "array_distance"),
 ];
 
 /// Registers the library and Trino's names for it and for DataFusion's equivalents, in a
@@ -70,4 +82,13 @@ pub fn register_trino(registry: &mut dyn FunctionRegistry) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `typeof(x)`: Trino's name for the argument's type.
+fn type_of(args: &[arrow::array::ArrayRef]) -> Result<arrow::array::ArrayRef> {
+    let name = types::type_name(args[0].data_type());
+    Ok(std::sync::Arc::new(arrow::array::StringArray::from(vec![
+        name;
+        args[0].len()
+    ])))
 }

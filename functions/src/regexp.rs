@@ -46,53 +46,56 @@ fn check_group(regex: &regex::Regex, group: usize) -> Result<()> {
     Ok(())
 }
 
-fn extract(args: &[ArrayRef]) -> Result<ArrayRef> {
+/// Runs `each` on every row's text, compiled pattern and group; rows with a null argument
+/// get `null`.
+fn per_match_row(
+    args: &[ArrayRef],
+    mut each: impl FnMut(&regex::Regex, &str, usize),
+    mut null: impl FnMut(),
+) -> Result<()> {
     let (text, pattern) = (strings(&args[0])?, strings(&args[1])?);
     let mut patterns = Patterns::default();
-    let mut out = StringBuilder::new();
     for i in 0..text.len() {
-        let Some(group) = group_of(args, i)? else {
-            out.append_null();
-            continue;
-        };
-        if text.is_null(i) || pattern.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let regex = patterns.get(pattern.value(i))?;
-        check_group(regex, group)?;
-        match regex.captures(text.value(i)).and_then(|c| c.get(group)) {
-            Some(m) => out.append_value(m.as_str()),
-            None => out.append_null(),
+        match group_of(args, i)? {
+            Some(group) if !text.is_null(i) && !pattern.is_null(i) => {
+                let regex = patterns.get(pattern.value(i))?;
+                check_group(regex, group)?;
+                each(regex, text.value(i), group);
+            }
+            _ => null(),
         }
     }
-    Ok(Arc::new(out.finish()))
+    Ok(())
+}
+
+fn extract(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let out = std::cell::RefCell::new(StringBuilder::new());
+    per_match_row(
+        args,
+        |regex, text, group| {
+            let found = regex.captures(text).and_then(|c| c.get(group));
+            out.borrow_mut().append_option(found.map(|m| m.as_str()));
+        },
+        || out.borrow_mut().append_null(),
+    )?;
+    Ok(Arc::new(out.into_inner().finish()))
 }
 
 fn extract_all(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let (text, pattern) = (strings(&args[0])?, strings(&args[1])?);
-    let mut patterns = Patterns::default();
-    let mut out = ListBuilder::new(StringBuilder::new());
-    for i in 0..text.len() {
-        let Some(group) = group_of(args, i)? else {
-            out.append_null();
-            continue;
-        };
-        if text.is_null(i) || pattern.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let regex = patterns.get(pattern.value(i))?;
-        check_group(regex, group)?;
-        for captures in regex.captures_iter(text.value(i)) {
-            match captures.get(group) {
-                Some(m) => out.values().append_value(m.as_str()),
-                None => out.values().append_null(),
+    let out = std::cell::RefCell::new(ListBuilder::new(StringBuilder::new()));
+    per_match_row(
+        args,
+        |regex, text, group| {
+            let mut out = out.borrow_mut();
+            for captures in regex.captures_iter(text) {
+                out.values()
+                    .append_option(captures.get(group).map(|m| m.as_str()));
             }
-        }
-        out.append(true);
-    }
-    Ok(Arc::new(out.finish()))
+            out.append(true);
+        },
+        || out.borrow_mut().append_null(),
+    )?;
+    Ok(Arc::new(out.into_inner().finish()))
 }
 
 /// Java's replacement syntax (`$1`, `${name}`, `\$`) in the regex crate's (`${1}`, `$$`).

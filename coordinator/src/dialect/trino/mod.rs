@@ -17,7 +17,8 @@ use crate::statement::{Classified, Command, SetVariable, StatementError, classif
 mod rewrite;
 mod statements;
 mod syntax;
-pub mod types;
+mod tokens;
+pub use lakegate_functions::types;
 
 use syntax::TrinoSyntax;
 
@@ -33,7 +34,9 @@ impl SqlDialect for Trino {
             position: None,
         };
         let command = match statements::parse(sql).map_err(|e| syntax(e.0))? {
-            TrinoStatement::Sql(sql) => return classify(sql, &TrinoSyntax).map(respelled),
+            TrinoStatement::Sql(sql) => {
+                return classify(&tokens::respelled(sql), &TrinoSyntax).map(respelled);
+            }
             TrinoStatement::SetSession { name, value } => Command::Set(SetVariable {
                 name,
                 value: Some(value),

@@ -6,8 +6,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Statement, Value,
-    VisitMut, VisitorMut,
+    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Statement,
+    TimezoneInfo, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -34,14 +34,21 @@ impl VisitorMut for TrinoSpellings {
 fn respelled(expr: &Expr) -> Option<Expr> {
     match expr {
         Expr::Function(function) => function_call(function),
+        Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } => cast(inner, data_type),
         Expr::TypedString(typed) => {
             let text = typed.value.value.clone().into_string()?;
             match &typed.data_type {
-                DataType::Timestamp(..) => {
-                    let completed = complete_seconds(&text)?;
-                    let mut typed = typed.clone();
-                    typed.value.value = Value::SingleQuotedString(completed);
-                    Some(Expr::TypedString(typed))
+                DataType::Timestamp(None, TimezoneInfo::None) => {
+                    let text = complete_seconds(&text).unwrap_or(text);
+                    parse_expr(&format!(
+                        "CAST({} AS TIMESTAMP({}))",
+                        quoted(&text),
+                        precision_of(&text)
+                    ))
                 }
                 DataType::JSON => parse_expr(&format!("json_parse({})", quoted(&text))),
                 DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => {
@@ -52,6 +59,47 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// A timestamp literal's precision is its number of fraction digits (Trino's rule), rounded
+/// up to one DataFusion has (0, 3, 6 or 9).
+fn precision_of(text: &str) -> u8 {
+    let digits = text.split_once('.').map_or(0, |(_, f)| {
+        f.chars().take_while(char::is_ascii_digit).count()
+    });
+    match digits {
+        0 => 0,
+        1..=3 => 3,
+        4..=6 => 6,
+        _ => 9,
+    }
+}
+
+/// `CAST(x AS JSON)` writes `x` as JSON; `CAST(json AS type)` reads a JSON scalar as the
+/// type (a JSON string loses its quotes, JSON `null` is NULL).
+fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
+    let is_json = |t: &DataType| match t {
+        DataType::JSON => true,
+        DataType::Custom(name, _) => name.to_string().eq_ignore_ascii_case("json"),
+        _ => false,
+    };
+    if is_json(data_type) {
+        return parse_expr(&format!("to_json({inner})"));
+    }
+    let reads_json = matches!(inner, Expr::Function(f)
+        if ["json_parse", "json_extract", "to_json"]
+            .contains(&f.name.to_string().to_ascii_lowercase().as_str()));
+    if reads_json
+        && !matches!(
+            data_type,
+            DataType::Array(_) | DataType::Map(..) | DataType::Struct(..)
+        )
+    {
+        return parse_expr(&format!(
+            "CAST(json_extract_scalar({inner}, '$') AS {data_type})"
+        ));
+    }
+    None
 }
 
 /// `2012-08-08 01:00` → `2012-08-08 01:00:00` (Trino accepts a timestamp without seconds).
@@ -99,8 +147,49 @@ fn plain_args(function: &Function) -> Option<Vec<String>> {
         .collect()
 }
 
+/// `listagg(x, sep [ON OVERFLOW ...]) WITHIN GROUP (ORDER BY ...) [FILTER (...)]` as
+/// `string_agg(x, sep ORDER BY ...)`; the overflow clause is dropped (results are not capped).
+fn listagg(function: &Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let args: Vec<String> = list
+        .args
+        .iter()
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.to_string()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let (value, separator) = match args.as_slice() {
+        [value] => (value.clone(), "''".to_string()),
+        [value, separator] => (value.clone(), separator.clone()),
+        _ => return None,
+    };
+    let order = match function.within_group.as_slice() {
+        [] => String::new(),
+        items => format!(
+            " ORDER BY {}",
+            items
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let filter = function
+        .filter
+        .as_ref()
+        .map(|f| format!(" FILTER (WHERE {f})"))
+        .unwrap_or_default();
+    parse_expr(&format!("string_agg({value}, {separator}{order}){filter}"))
+}
+
 fn function_call(function: &Function) -> Option<Expr> {
     let name = function.name.to_string().to_ascii_lowercase();
+    if name == "listagg" && function.over.is_none() {
+        return listagg(function);
+    }
     let args = plain_args(function)?;
     let sql = match (name.as_str(), args.as_slice()) {
         ("if", [c, a]) => format!("CASE WHEN {c} THEN {a} END"),
@@ -118,17 +207,20 @@ fn function_call(function: &Function) -> Option<Expr> {
         ("second", [x]) => format!("CAST(floor(date_part('second', {x})) AS BIGINT)"),
         ("millisecond", [x]) => format!("CAST(date_part('millisecond', {x}) AS BIGINT) % 1000"),
         ("to_unixtime", [x]) => format!("CAST(date_part('epoch', {x}) AS DOUBLE)"),
+        // The interval is built from the count as text, so a column count works too.
         ("date_add", [unit, n, x]) => {
             let unit = unit.trim_matches('\'').to_ascii_lowercase();
-            let (count, unit) = match unit.as_str() {
-                "week" => ("7", "DAY"),
-                "quarter" => ("3", "MONTH"),
-                "millisecond" => ("1", "MILLISECOND"),
-                "second" | "minute" | "hour" | "day" | "month" | "year" => ("1", unit.as_str()),
+            let (times, unit) = match unit.as_str() {
+                "week" => ("7", "day"),
+                "quarter" => ("3", "month"),
+                "millisecond" | "second" | "minute" | "hour" | "day" | "month" | "year" => {
+                    ("1", unit.as_str())
+                }
                 _ => return None,
             };
-            format!("({x}) + ({n}) * INTERVAL '{count}' {unit}")
+            format!("({x}) + CAST(CAST(({n}) * {times} AS VARCHAR) || ' {unit}' AS INTERVAL)")
         }
+        ("cosine_similarity", [a, b]) => format!("1 - cosine_distance({a}, {b})"),
         _ => return None,
     };
     parse_expr(&sql)
@@ -158,7 +250,11 @@ mod tests {
         );
         assert_eq!(
             rewritten("SELECT TIMESTAMP '2012-08-08 01:00'"),
-            "SELECT TIMESTAMP '2012-08-08 01:00:00'"
+            "SELECT CAST('2012-08-08 01:00:00' AS TIMESTAMP(0))"
+        );
+        assert_eq!(
+            rewritten("SELECT TIMESTAMP '2001-08-22 03:04:05.321'"),
+            "SELECT CAST('2001-08-22 03:04:05.321' AS TIMESTAMP(3))"
         );
         assert!(rewritten("SELECT transform(a, x -> x + 1) FROM t").contains("x -> x + 1"));
     }

@@ -39,6 +39,11 @@ impl Dialect for TrinoSyntax {
         true
     }
 
+    /// `10_000_000`.
+    fn supports_numeric_literal_underscores(&self) -> bool {
+        true
+    }
+
     like_generic!(
         supports_unicode_string_literal,
         supports_group_by_expr,
