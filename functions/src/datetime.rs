@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 use chrono::format::{Parsed, StrftimeItems};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Weekday};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ScalarUDF;
 
@@ -21,12 +21,84 @@ use crate::udf::{ArrayFunction, bigint, date, text};
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         ArrayFunction::udf("date_diff", &[3], bigint, date_diff),
+        ArrayFunction::udf("trino_date_trunc", &[2], second, date_trunc),
         ArrayFunction::udf("date_format", &[2], text, date_format),
         ArrayFunction::udf("date_parse", &[2], timestamp, date_parse),
         ArrayFunction::udf("from_iso8601_date", &[1], date, from_iso8601_date),
         ArrayFunction::udf("last_day_of_month", &[1], date, last_day_of_month),
         ArrayFunction::udf("human_readable_seconds", &[1], text, human_readable_seconds),
     ]
+}
+
+/// The type of the second argument: `date_trunc` keeps a date a date.
+fn second(args: &[DataType]) -> Result<DataType> {
+    match args.get(1) {
+        Some(t) => Ok(t.clone()),
+        None => exec_err!("date_trunc takes a unit and a value"),
+    }
+}
+
+/// `t` truncated to `unit` (Monday starts a week).
+fn truncated(t: NaiveDateTime, unit: &str) -> Result<NaiveDateTime> {
+    let day = t.date();
+    let date = |d: Option<NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
+    let value = match unit {
+        "millisecond" => t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000),
+        "second" => t.with_nanosecond(0),
+        "minute" => t.with_nanosecond(0).and_then(|t| t.with_second(0)),
+        "hour" => t
+            .with_nanosecond(0)
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_minute(0)),
+        "day" => date(Some(day)),
+        "week" => date(day.checked_sub_days(chrono::Days::new(u64::from(
+            day.weekday().num_days_from_monday(),
+        )))),
+        "month" => date(day.with_day(1)),
+        "quarter" => date(NaiveDate::from_ymd_opt(
+            day.year(),
+            (day.month0() / 3) * 3 + 1,
+            1,
+        )),
+        "year" => date(NaiveDate::from_ymd_opt(day.year(), 1, 1)),
+        other => {
+            return exec_err!(
+                "date_trunc: {other:?} is not a unit (millisecond, second, minute, hour, day, week, month, quarter, year)"
+            );
+        }
+    };
+    match value {
+        Some(v) => Ok(v),
+        None => exec_err!("date_trunc: {t} cannot be truncated to {unit}"),
+    }
+}
+
+/// Trino's `date_trunc`: the result has the value's own type (a date stays a date; a
+/// timestamp keeps its precision and zone).
+fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let units = strings(&args[0])?;
+    let times = instants(&args[1])?;
+    let mut nanos = TimestampNanosecondBuilder::new();
+    for (i, time) in times.iter().enumerate() {
+        match time {
+            Some(t) if !units.is_null(i) => {
+                let unit = units.value(i).to_ascii_lowercase();
+                match truncated(*t, &unit)?.and_utc().timestamp_nanos_opt() {
+                    Some(n) => nanos.append_value(n),
+                    None => return exec_err!("date_trunc: {t} is out of range"),
+                }
+            }
+            _ => nanos.append_null(),
+        }
+    }
+    let wall: ArrayRef = Arc::new(nanos.finish());
+    Ok(match args[1].data_type() {
+        DataType::Timestamp(unit, Some(zone)) => {
+            let local = cast(&wall, &DataType::Timestamp(*unit, None))?;
+            cast(&local, &DataType::Timestamp(*unit, Some(Arc::clone(zone))))?
+        }
+        other => cast(&wall, other)?,
+    })
 }
 
 fn timestamp(_: &[DataType]) -> Result<DataType> {

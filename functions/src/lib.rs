@@ -53,6 +53,7 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
 /// Trino's name for a function registered under another.
 const TRINO_NAMES: &[(&str, &str)] = &[
     ("regexp_replace", "trino_regexp_replace"),
+    ("date_trunc", "trino_date_trunc"),
     ("transform", "array_transform"),
     ("filter", "array_filter"),
     ("contains", "array_has"),

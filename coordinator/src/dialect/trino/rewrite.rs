@@ -197,7 +197,7 @@ fn function_call(function: &Function) -> Option<Expr> {
         ("count_if", [x]) if function.filter.is_none() && function.over.is_none() => {
             format!("count(CASE WHEN {x} THEN 1 END)")
         }
-        ("day_of_week" | "dow", [x]) => format!("CAST(date_part('isodow', {x}) AS BIGINT) + 1"),
+        ("day_of_week" | "dow", [x]) => format!("CAST(date_part('isodow', {x}) AS BIGINT)"),
         ("day_of_year" | "doy", [x]) => format!("CAST(date_part('doy', {x}) AS BIGINT)"),
         ("day" | "day_of_month", [x]) => format!("CAST(date_part('day', {x}) AS BIGINT)"),
         ("week" | "week_of_year", [x]) => format!("CAST(date_part('week', {x}) AS BIGINT)"),
@@ -221,6 +221,13 @@ fn function_call(function: &Function) -> Option<Expr> {
             format!("({x}) + CAST(CAST(({n}) * {times} AS VARCHAR) || ' {unit}' AS INTERVAL)")
         }
         ("cosine_similarity", [a, b]) => format!("1 - cosine_distance({a}, {b})"),
+        // The value at the greatest (least) key; rows whose key is null never win.
+        ("max_by", [x, y]) if function.over.is_none() && function.filter.is_none() => {
+            format!("first_value({x} ORDER BY {y} DESC NULLS LAST)")
+        }
+        ("min_by", [x, y]) if function.over.is_none() && function.filter.is_none() => {
+            format!("first_value({x} ORDER BY {y} ASC NULLS LAST)")
+        }
         _ => return None,
     };
     parse_expr(&sql)

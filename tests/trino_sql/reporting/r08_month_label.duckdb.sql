@@ -1,0 +1,4 @@
+select strftime(o_orderdate, '%Y-%m') as label, sum(o_totalprice) as revenue
+from orders
+where o_orderdate < date '1993-01-01'
+group by strftime(o_orderdate, '%Y-%m')
