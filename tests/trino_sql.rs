@@ -66,10 +66,18 @@ async fn tpch_and_reports_in_trino_spelling_answer_as_duckdb_does() {
     std::fs::write(&tables_file, Value::Object(tables).to_string()).expect("tables file");
 
     let root = env!("CARGO_MANIFEST_DIR");
+    // A query Trino spells as the standard does is not copied: the benchmark's file serves.
     let mut queries: Vec<String> = QUERIES
         .iter()
         .map(|(name, _)| {
-            format!("{name}={root}/tests/trino_sql/tpch/{name}.sql:{root}/benches/tpch/queries/{name}.sql")
+            let standard = format!("{root}/benches/tpch/queries/{name}.sql");
+            let trino = format!("{root}/tests/trino_sql/tpch/{name}.sql");
+            let trino = if std::path::Path::new(&trino).exists() {
+                trino
+            } else {
+                standard.clone()
+            };
+            format!("{name}={trino}:{standard}")
         })
         .collect();
     let reporting = std::path::Path::new(root).join("tests/trino_sql/reporting");
