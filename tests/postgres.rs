@@ -67,6 +67,9 @@ async fn writes_and_errors_carry_sqlstate_codes() {
         ("INSERT INTO tpch.nation VALUES (1, 'x', 1, 'x')", "25006"),
         ("SELEC 1", "42601"),
         ("SELECT * FROM tpch.nowhere", "42P01"),
+        ("SELECT lenght(n_name) FROM tpch.nation", "42883"),
+        ("SELECT n_nmae FROM tpch.nation", "42703"),
+        ("SELECT n_nationkey / 0 FROM tpch.nation", "22012"),
     ];
     for (sql, code) in cases {
         let output = psql(&server, None, &[sql]);

@@ -192,6 +192,32 @@ async fn pages_retries_session_headers_errors_and_cancel() {
     assert!(body.get("nextUri").is_none());
     let (_, _, body) = statement(&server, "SELECT * FROM nowhere", &[]).await;
     assert_eq!(body["error"]["errorName"], "TABLE_NOT_FOUND");
+    // Trino's names for a misspelt function (with what was meant), a missing column and a
+    // division by zero while running.
+    let (_, _, body) = statement(&server, "SELECT\n  lenght(n_name) FROM nation", &[]).await;
+    assert_eq!(body["error"]["errorName"], "FUNCTION_NOT_FOUND");
+    assert_eq!(body["error"]["errorLocation"]["lineNumber"], 2);
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("length"), "{message}");
+    let (_, _, body) = statement(&server, "SELECT n_nmae FROM nation", &[]).await;
+    assert_eq!(body["error"]["errorName"], "COLUMN_NOT_FOUND");
+    let sql = "SELECT n_nationkey / (n_regionkey - n_regionkey) FROM nation";
+    let (_, _, body) = statement(&server, sql, &[]).await;
+    let body = match body.get("error") {
+        Some(_) => body,
+        None => {
+            let next = body["nextUri"].as_str().unwrap_or_default().to_string();
+            let mut page = follow(&server, "GET", &next).await.1;
+            while page.get("error").is_none() {
+                let Some(next) = page["nextUri"].as_str().map(str::to_string) else {
+                    break;
+                };
+                page = follow(&server, "GET", &next).await.1;
+            }
+            page
+        }
+    };
+    assert_eq!(body["error"]["errorName"], "DIVISION_BY_ZERO", "{body}");
     let (_, _, body) = statement(&server, "DELETE FROM nation", &[]).await;
     assert_eq!(body["error"]["errorName"], "PERMISSION_DENIED");
     let (_, _, body) = statement(&server, "EXECUTE missing USING 1", &[]).await;

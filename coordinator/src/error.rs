@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::SchemaError;
 use datafusion::error::DataFusionError;
 
 use crate::catalog::CatalogError;
@@ -29,6 +31,21 @@ pub enum EngineError {
         name: String,
         position: Option<Position>,
     },
+    /// A function no registry of the session knows, with the names it may have meant.
+    #[error("function {name} not registered{}", did_you_mean(candidates))]
+    UnknownFunction {
+        name: String,
+        candidates: Vec<String>,
+        position: Option<Position>,
+    },
+    #[error("column {name} not found")]
+    UnknownColumn {
+        name: String,
+        position: Option<Position>,
+    },
+    /// A division or modulo by zero, while planning (constants) or running.
+    #[error("division by zero")]
+    DivisionByZero,
     #[error("schema {schema} not found in catalog {catalog}")]
     UnknownSchema { catalog: String, schema: String },
     /// The caller's resource group has as many queries waiting as it allows (or none fits).
@@ -94,7 +111,9 @@ impl EngineError {
         match self {
             EngineError::Statement(StatementError::Syntax { position, .. })
             | EngineError::Plan { position, .. }
-            | EngineError::UnknownTable { position, .. } => *position,
+            | EngineError::UnknownTable { position, .. }
+            | EngineError::UnknownFunction { position, .. }
+            | EngineError::UnknownColumn { position, .. } => *position,
             _ => None,
         }
     }
@@ -116,6 +135,17 @@ impl EngineError {
                     cause: Some(Arc::new(err)),
                 },
                 other => other,
+            };
+        }
+        if divides_by_zero(&err) {
+            return EngineError::DivisionByZero;
+        }
+        if let DataFusionError::SchemaError(schema, _) = root
+            && let SchemaError::FieldNotFound { field, .. } = schema.as_ref()
+        {
+            return EngineError::UnknownColumn {
+                name: field.name().to_string(),
+                position,
             };
         }
         let message = root.message().to_string();
@@ -142,6 +172,9 @@ impl EngineError {
     pub fn running(err: DataFusionError) -> Self {
         if let Some(engine) = engine_error_in(&err) {
             return engine.clone();
+        }
+        if divides_by_zero(&err) {
+            return EngineError::DivisionByZero;
         }
         let message = match err.find_root() {
             DataFusionError::Internal(m) => return EngineError::Internal(m.clone()),
@@ -183,6 +216,33 @@ impl EngineError {
                 cause: None,
             },
         }
+    }
+}
+
+/// Whether Arrow's division kernels refused a zero divisor somewhere in `err`'s chain.
+fn divides_by_zero(err: &DataFusionError) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = next {
+        if matches!(
+            error.downcast_ref::<ArrowError>(),
+            Some(ArrowError::DivideByZero)
+        ) {
+            return true;
+        }
+        if let Some(DataFusionError::ArrowError(inner, _)) = error.downcast_ref::<DataFusionError>()
+            && matches!(inner.as_ref(), ArrowError::DivideByZero)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+fn did_you_mean(candidates: &[String]) -> String {
+    match candidates {
+        [] => String::new(),
+        names => format!("; did you mean {}?", names.join(", ")),
     }
 }
 

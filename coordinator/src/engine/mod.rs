@@ -18,6 +18,7 @@ mod read;
 mod run;
 mod services;
 mod state;
+mod unknown;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,14 +8,16 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::execution::context::{SQLOptions, SessionState};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::execute_stream;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion_distributed::display_plan_ascii;
 use lakegate_iceberg::IcebergScanExec;
 use lakegate_iceberg::scan::HiddenColumn;
+use lakegate_iceberg::scan::IcebergScanOptions;
 
 use super::run::{QueryRun, Replan};
+use super::unknown;
 use super::{Engine, text_rows};
 use crate::access::AccessView;
 use crate::admission::{AdmissionError, Requester, Slot};
@@ -249,7 +251,7 @@ impl Engine {
     ) -> Result<Planned, EngineError> {
         let pins = Arc::new(SnapshotPins::default());
         let hidden = names_hidden_columns(&statement);
-        let state = self
+        let mut state = self
             .query_state(id, vars, access, pins.clone(), hidden)
             .await?;
         let plan = to_plan(&state, statement).await?;
@@ -261,6 +263,9 @@ impl Engine {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(EngineError::planning)?;
+        if calls_lambdas(&plan) {
+            run_on_coordinator(&mut state);
+        }
         Ok(Planned { state, plan, pins })
     }
 
@@ -409,6 +414,31 @@ fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan, Engine
         .map_err(EngineError::planning)
 }
 
+/// Whether the plan evaluates a lambda (`transform(a, x -> ...)`) anywhere.
+fn calls_lambdas(plan: &LogicalPlan) -> bool {
+    plan.exists(|node| {
+        Ok(node.expressions().iter().any(|expr| {
+            expr.exists(|e| Ok(matches!(e, Expr::HigherOrderFunction(_))))
+                .unwrap_or(false)
+        }))
+    })
+    .unwrap_or(false)
+}
+
+/// Plan fragments cannot carry a lambda to an executor (datafusion-proto 54 has no encoding
+/// for higher-order functions), so a query calling one reads its scans in one task, which
+/// keeps every operator in the coordinator's own stage.
+fn run_on_coordinator(state: &mut SessionState) {
+    let options = state.config_mut().options_mut();
+    let mut scan = options
+        .extensions
+        .get::<IcebergScanOptions>()
+        .cloned()
+        .unwrap_or_default();
+    scan.bytes_per_task = usize::MAX;
+    options.extensions.insert(scan);
+}
+
 /// Plans a statement. DataFusion says a table is unknown only in its message, so when planning
 /// fails the catalog is asked whether each table the statement names exists: a missing one is
 /// the error the user needs, whatever the planner's text.
@@ -416,6 +446,7 @@ async fn to_plan(state: &SessionState, statement: DfStatement) -> Result<Logical
     let references = state
         .resolve_table_references(&statement)
         .unwrap_or_default();
+    let calls = unknown::called_functions(&statement);
     let err = match state.statement_to_plan(statement).await {
         Ok(plan) => return Ok(plan),
         Err(err) => EngineError::planning(err),
@@ -437,5 +468,5 @@ async fn to_plan(state: &SessionState, statement: DfStatement) -> Result<Logical
             });
         }
     }
-    Err(err)
+    Err(unknown::unknown_function(state, &calls).unwrap_or(err))
 }

@@ -19,7 +19,10 @@ pub fn engine_status(err: EngineError) -> Status {
         EngineError::Statement(_)
         | EngineError::Plan { .. }
         | EngineError::Setting { .. }
-        | EngineError::Parameter { .. } => Status::invalid_argument(message),
+        | EngineError::Parameter { .. }
+        | EngineError::UnknownFunction { .. }
+        | EngineError::UnknownColumn { .. }
+        | EngineError::DivisionByZero => Status::invalid_argument(message),
         EngineError::UnknownTable { .. }
         | EngineError::UnknownSchema { .. }
         | EngineError::UnknownPrepared { .. } => Status::not_found(message),

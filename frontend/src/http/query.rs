@@ -197,6 +197,9 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         | EngineError::Plan { .. }
         | EngineError::Setting { .. }
         | EngineError::Parameter { .. } => (StatusCode::BAD_REQUEST, "INVALID_SQL"),
+        EngineError::UnknownFunction { .. } => (StatusCode::BAD_REQUEST, "FUNCTION_NOT_FOUND"),
+        EngineError::UnknownColumn { .. } => (StatusCode::BAD_REQUEST, "COLUMN_NOT_FOUND"),
+        EngineError::DivisionByZero => (StatusCode::BAD_REQUEST, "DIVISION_BY_ZERO"),
         EngineError::UnknownTable { .. }
         | EngineError::UnknownSchema { .. }
         | EngineError::UnknownPrepared { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND"),
