@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder,
+    Array, ArrayRef, AsArray, Date32Builder, Int64Array, Int64Builder, StringBuilder,
     TimestampNanosecondBuilder,
 };
 use arrow::compute::cast;
@@ -108,11 +108,7 @@ fn timestamp(_: &[DataType]) -> Result<DataType> {
 /// Any date or timestamp argument as nanoseconds since the epoch (wall-clock time, as Trino
 /// computes calendar units in the value's own zone).
 fn instants(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
-    let wall = match array.data_type() {
-        DataType::Timestamp(unit, Some(_)) => cast(array, &DataType::Timestamp(*unit, None))?,
-        _ => Arc::clone(array),
-    };
-    let nanos = cast(&wall, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+    let nanos = wall_nanos(array)?;
     let nanos = nanos.as_primitive::<TimestampNanosecondType>();
     Ok((0..nanos.len())
         .map(|i| {
@@ -134,8 +130,49 @@ fn months_between(a: NaiveDateTime, b: NaiveDateTime) -> i64 {
     }
 }
 
+/// Nanoseconds in one of the fixed-length units; `None` for calendar units.
+fn unit_nanos(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "millisecond" => 1_000_000,
+        "second" => 1_000_000_000,
+        "minute" => 60_000_000_000,
+        "hour" => 3_600_000_000_000,
+        "day" => 86_400_000_000_000,
+        "week" => 7 * 86_400_000_000_000,
+        _ => return None,
+    })
+}
+
+/// Any date or timestamp argument as wall-clock nanoseconds since the epoch, in one cast.
+fn wall_nanos(array: &ArrayRef) -> Result<ArrayRef> {
+    let wall = match array.data_type() {
+        DataType::Timestamp(unit, Some(_)) => cast(array, &DataType::Timestamp(*unit, None))?,
+        _ => Arc::clone(array),
+    };
+    Ok(cast(
+        &wall,
+        &DataType::Timestamp(TimeUnit::Nanosecond, None),
+    )?)
+}
+
 fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
     let units = strings(&args[0])?;
+    // One unit for the whole batch (the usual literal): fixed units are a vectorised
+    // subtraction and division; calendar units count months row by row.
+    if units.null_count() == 0
+        && let Some(first) = (!units.is_empty()).then(|| units.value(0))
+        && units.iter().all(|u| u == Some(first))
+        && let Some(size) = unit_nanos(&first.to_ascii_lowercase())
+    {
+        let (a, b) = (wall_nanos(&args[1])?, wall_nanos(&args[2])?);
+        let (a, b) = (
+            a.as_primitive::<TimestampNanosecondType>(),
+            b.as_primitive::<TimestampNanosecondType>(),
+        );
+        let out: Int64Array =
+            arrow::compute::kernels::arity::binary(a, b, |x, y| y.saturating_sub(x) / size)?;
+        return Ok(Arc::new(out));
+    }
     let (from, to) = (instants(&args[1])?, instants(&args[2])?);
     let mut out = Int64Builder::new();
     for i in 0..units.len() {
@@ -147,18 +184,13 @@ fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
             out.append_null();
             continue;
         }
-        let nanos = (b - a).num_nanoseconds().unwrap_or(i64::MAX);
-        let value = match units.value(i).to_ascii_lowercase().as_str() {
-            "millisecond" => nanos / 1_000_000,
-            "second" => nanos / 1_000_000_000,
-            "minute" => nanos / 60_000_000_000,
-            "hour" => nanos / 3_600_000_000_000,
-            "day" => nanos / 86_400_000_000_000,
-            "week" => nanos / (7 * 86_400_000_000_000),
-            "month" => months_between(a, b),
-            "quarter" => months_between(a, b) / 3,
-            "year" => months_between(a, b) / 12,
-            other => {
+        let unit = units.value(i).to_ascii_lowercase();
+        let value = match (unit_nanos(&unit), unit.as_str()) {
+            (Some(size), _) => (b - a).num_nanoseconds().unwrap_or(i64::MAX) / size,
+            (None, "month") => months_between(a, b),
+            (None, "quarter") => months_between(a, b) / 3,
+            (None, "year") => months_between(a, b) / 12,
+            (None, other) => {
                 return exec_err!(
                     "date_diff: {other:?} is not a unit (millisecond, second, minute, hour, day, week, month, quarter, year)"
                 );

@@ -20,6 +20,7 @@ mod bitwise;
 mod datetime;
 mod format;
 mod json;
+mod map_lambda;
 mod regexp;
 mod string;
 pub mod types;
@@ -46,6 +47,9 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
 pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for udf in library() {
         registry.register_udf(udf)?;
+    }
+    for function in map_lambda::functions() {
+        registry.register_higher_order_function(function)?;
     }
     Ok(())
 }

@@ -221,6 +221,7 @@ fn function_call(function: &Function) -> Option<Expr> {
             format!("({x}) + CAST(CAST(({n}) * {times} AS VARCHAR) || ' {unit}' AS INTERVAL)")
         }
         ("cosine_similarity", [a, b]) => format!("1 - cosine_distance({a}, {b})"),
+        ("map", []) => "MAP {}".to_string(),
         // The value at the greatest (least) key; rows whose key is null never win.
         ("max_by", [x, y]) if function.over.is_none() && function.filter.is_none() => {
             format!("first_value({x} ORDER BY {y} DESC NULLS LAST)")
