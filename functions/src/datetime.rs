@@ -27,6 +27,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("from_iso8601_date", &[1], date, from_iso8601_date),
         ArrayFunction::udf("last_day_of_month", &[1], date, last_day_of_month),
         ArrayFunction::udf("human_readable_seconds", &[1], text, human_readable_seconds),
+        ArrayFunction::udf("timezone", &[1], text, timezone),
     ]
 }
 
@@ -400,6 +401,21 @@ fn human_readable_seconds(args: &[ArrayRef]) -> Result<ArrayRef> {
             parts.push("0 seconds".into());
         }
         out.append_value(parts.join(", "));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// `timezone(ts)`: the zone a timestamp with time zone is in, as it was named.
+fn timezone(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let DataType::Timestamp(_, Some(zone)) = args[0].data_type() else {
+        return exec_err!(
+            "timezone() takes a timestamp with time zone, got {}",
+            args[0].data_type()
+        );
+    };
+    let mut out = StringBuilder::new();
+    for i in 0..args[0].len() {
+        out.append_option((!args[0].is_null(i)).then_some(zone.as_ref()));
     }
     Ok(Arc::new(out.finish()))
 }

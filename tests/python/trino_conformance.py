@@ -91,7 +91,10 @@ def render(value):
     if isinstance(value, datetime.datetime):
         text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
         if value.tzinfo is not None:
-            text += " " + (value.tzname() or "")
+            # The zone as it was named (`America/Los_Angeles`, `+01:00`), not its abbreviation.
+            tz = value.tzinfo
+            name = getattr(tz, "key", None) or getattr(tz, "zone", None) or value.tzname() or ""
+            text += " " + (name[3:] if name.startswith("UTC") and len(name) > 3 else name)
         return text
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()

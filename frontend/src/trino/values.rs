@@ -4,6 +4,7 @@
 //! timestamps `2024-01-31 12:00:00.000000` with as many fraction digits as the type's
 //! precision, varbinary base64, arrays as arrays, rows as positional arrays, maps as objects.
 
+use arrow::array::timezone::Tz;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
@@ -11,6 +12,7 @@ use arrow::datatypes::{
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use base64::Engine as _;
+use chrono::TimeZone as _;
 use serde_json::{Map, Value};
 
 use crate::temporal::datetime_at;
@@ -54,11 +56,20 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
             values(&|i| double(f64::from(array.as_primitive::<Float32Type>().value(i))))
         }
         DataType::Float64 => values(&|i| double(array.as_primitive::<Float64Type>().value(i))),
-        DataType::Timestamp(unit, tz) => {
-            let zone = tz.as_ref().map(|_| " UTC").unwrap_or("");
-            values(&|i| match timestamp(array, unit, i) {
-                Some(text) => Value::String(format!("{text}{zone}")),
-                None => Value::Null,
+        DataType::Timestamp(unit, None) => values(&|i| match timestamp(array, unit, i) {
+            Some(text) => Value::String(text),
+            None => Value::Null,
+        }),
+        // Trino shows a zoned timestamp as its local time in its zone, then the zone's name.
+        DataType::Timestamp(unit, Some(zone)) => {
+            let tz = zone.parse::<Tz>().ok();
+            values(&|i| match (datetime_at(array, unit, i), &tz) {
+                (Some(utc), Some(tz)) => {
+                    let local = tz.from_utc_datetime(&utc).naive_local();
+                    Value::String(format!("{} {zone}", local.format(pattern_of(unit))))
+                }
+                (Some(utc), None) => Value::String(format!("{} UTC", utc.format(pattern_of(unit)))),
+                (None, _) => Value::Null,
             })
         }
         DataType::Binary => values(&|i| base64(array.as_binary::<i32>().value(i))),
@@ -132,13 +143,17 @@ fn base64(bytes: &[u8]) -> Value {
 /// zoned timestamps: the instant is exact, the zone shown is UTC).
 fn timestamp(array: &dyn Array, unit: &TimeUnit, i: usize) -> Option<String> {
     let datetime = datetime_at(array, unit, i)?;
-    let pattern = match precision_of(unit) {
+    Some(datetime.format(pattern_of(unit)).to_string())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with the unit's number of fraction digits.
+fn pattern_of(unit: &TimeUnit) -> &'static str {
+    match precision_of(unit) {
         0 => "%Y-%m-%d %H:%M:%S",
         3 => "%Y-%m-%d %H:%M:%S%.3f",
         6 => "%Y-%m-%d %H:%M:%S%.6f",
         _ => "%Y-%m-%d %H:%M:%S%.9f",
-    };
-    Some(datetime.format(pattern).to_string())
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +222,35 @@ mod tests {
                     ""
                 ]),
             ]
+        );
+    }
+
+    #[test]
+    fn zoned_timestamps_show_their_local_time_and_zone() {
+        let instant = 1_351_645_200_000; // 2012-10-31 01:00:00 UTC, in milliseconds
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "la",
+                Arc::new(
+                    arrow::array::TimestampMillisecondArray::from(vec![instant])
+                        .with_timezone("America/Los_Angeles"),
+                ) as ArrayRef,
+            ),
+            (
+                "plus",
+                Arc::new(
+                    arrow::array::TimestampMillisecondArray::from(vec![instant])
+                        .with_timezone("+01:00"),
+                ),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            rows(&batch),
+            vec![json!([
+                "2012-10-30 18:00:00.000 America/Los_Angeles",
+                "2012-10-31 02:00:00.000 +01:00"
+            ])]
         );
     }
 }

@@ -42,14 +42,7 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         Expr::TypedString(typed) => {
             let text = typed.value.value.clone().into_string()?;
             match &typed.data_type {
-                DataType::Timestamp(None, TimezoneInfo::None) => {
-                    let text = complete_seconds(&text).unwrap_or(text);
-                    parse_expr(&format!(
-                        "CAST({} AS TIMESTAMP({}))",
-                        quoted(&text),
-                        precision_of(&text)
-                    ))
-                }
+                DataType::Timestamp(None, TimezoneInfo::None) => timestamp_literal(&text),
                 DataType::JSON => parse_expr(&format!("json_parse({})", quoted(&text))),
                 DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => {
                     parse_expr(&format!("json_parse({})", quoted(&text)))
@@ -102,20 +95,30 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
     None
 }
 
-/// `2012-08-08 01:00` → `2012-08-08 01:00:00` (Trino accepts a timestamp without seconds).
-fn complete_seconds(text: &str) -> Option<String> {
-    let (date, rest) = text.trim().split_once(' ')?;
-    let (time, zone) = match rest.split_once(' ') {
-        Some((time, zone)) => (time, Some(zone)),
-        None => (rest, None),
-    };
-    if time.matches(':').count() != 1 {
+/// `TIMESTAMP '2012-08-08 01:00[:00[.fff]] [zone]'`: seconds may be left out; the precision
+/// is the literal's; a zone (`UTC`, `Asia/Tokyo`, `+01:00`) makes it a timestamp with time
+/// zone, shown in that zone.
+fn timestamp_literal(text: &str) -> Option<Expr> {
+    let mut parts = text.split_whitespace();
+    let (date, time, zone) = (parts.next()?, parts.next(), parts.next());
+    if parts.next().is_some() {
         return None;
     }
-    Some(match zone {
-        Some(zone) => format!("{date} {time}:00 {zone}"),
-        None => format!("{date} {time}:00"),
-    })
+    let time = match time {
+        Some(t) if t.matches(':').count() == 1 => format!("{t}:00"),
+        Some(t) => t.to_string(),
+        None => "00:00:00".to_string(),
+    };
+    let naive = format!("{date} {time}");
+    let cast = format!(
+        "CAST({} AS TIMESTAMP({}))",
+        quoted(&naive),
+        precision_of(&naive)
+    );
+    match zone {
+        Some(zone) => parse_expr(&format!("({cast} AT TIME ZONE {})", quoted(zone))),
+        None => parse_expr(&cast),
+    }
 }
 
 fn quoted(text: &str) -> String {
@@ -263,6 +266,10 @@ mod tests {
         assert_eq!(
             rewritten("SELECT TIMESTAMP '2001-08-22 03:04:05.321'"),
             "SELECT CAST('2001-08-22 03:04:05.321' AS TIMESTAMP(3))"
+        );
+        assert_eq!(
+            rewritten("SELECT TIMESTAMP '2012-10-31 01:00 UTC'"),
+            "SELECT (CAST('2012-10-31 01:00:00' AS TIMESTAMP(0)) AT TIME ZONE 'UTC')"
         );
         assert!(rewritten("SELECT transform(a, x -> x + 1) FROM t").contains("x -> x + 1"));
     }
