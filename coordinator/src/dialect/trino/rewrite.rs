@@ -6,8 +6,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Statement,
-    TimezoneInfo, VisitMut, VisitorMut,
+    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, LambdaFunction,
+    Statement, TimezoneInfo, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -34,6 +34,7 @@ impl VisitorMut for TrinoSpellings {
 fn respelled(expr: &Expr) -> Option<Expr> {
     match expr {
         Expr::Function(function) => function_call(function),
+        Expr::Lambda(lambda) => every_parameter_used(lambda),
         Expr::Cast {
             expr: inner,
             data_type,
@@ -51,6 +52,44 @@ fn respelled(expr: &Expr) -> Option<Expr> {
             }
         }
         _ => None,
+    }
+}
+
+/// A lambda whose body leaves parameters unused, its body wrapped in
+/// [`lakegate_functions::LAMBDA_BODY`] naming them (see there why).
+fn every_parameter_used(lambda: &LambdaFunction) -> Option<Expr> {
+    let mut used = Vec::new();
+    let _ = lambda.body.visit(&mut Identifiers(&mut used));
+    let unused: Vec<String> = lambda
+        .params
+        .iter()
+        .map(|p| p.name.value.clone())
+        .filter(|name| !used.iter().any(|u| u.eq_ignore_ascii_case(name)))
+        .collect();
+    if unused.is_empty() {
+        return None;
+    }
+    let params: Vec<String> = lambda.params.iter().map(|p| p.name.to_string()).collect();
+    parse_expr(&format!(
+        "({}) -> {}({}, {})",
+        params.join(", "),
+        lakegate_functions::LAMBDA_BODY,
+        lambda.body,
+        unused.join(", ")
+    ))
+}
+
+/// Collects the bare identifiers an expression names.
+struct Identifiers<'a>(&'a mut Vec<String>);
+
+impl Visitor for Identifiers<'_> {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Identifier(ident) = expr {
+            self.0.push(ident.value.clone());
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -272,5 +311,9 @@ mod tests {
             "SELECT (CAST('2012-10-31 01:00:00' AS TIMESTAMP(0)) AT TIME ZONE 'UTC')"
         );
         assert!(rewritten("SELECT transform(a, x -> x + 1) FROM t").contains("x -> x + 1"));
+        assert_eq!(
+            rewritten("SELECT map_filter(m, (k, v) -> v > 10) FROM t"),
+            "SELECT map_filter(m, (k, v) -> lambda_body(v > 10, k)) FROM t"
+        );
     }
 }
