@@ -130,13 +130,74 @@ def same(actual, expected):
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def trino_type(text):
+    """A Trino type string as a tree: ("array", T), ("map", K, V), ("row", [T...]) or a name."""
+    text = text.strip()
+    head, _, rest = text.partition("(")
+    head = head.strip().lower()
+    if head not in ("array", "map", "row") or not rest.endswith(")"):
+        return head
+    parts, depth, start = [], 0, 0
+    inner = rest[:-1]
+    for i, c in enumerate(inner):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    parts.append(inner[start:])
+    if head == "row":
+        # `name type` or just `type`
+        fields = []
+        for part in parts:
+            words = part.strip().split(" ", 1)
+            fields.append(trino_type(words[1] if len(words) == 2 and "(" not in words[0] else part))
+        return ("row", fields)
+    return (head, *[trino_type(p) for p in parts])
+
+
+def shaped(value, kind):
+    """A raw Trino JSON value with its rows as tuples (the raw protocol sends rows as lists)."""
+    if value is None or isinstance(kind, str):
+        return value
+    if kind[0] == "array":
+        return [shaped(v, kind[1]) for v in value]
+    if kind[0] == "map":
+        return {k: shaped(v, kind[2]) for k, v in value.items()}
+    return tuple(shaped(v, k) for v, k in zip(value, kind[1]))
+
+
+def arrow_shaped(value, arrow_type):
+    """An Arrow value from to_pylist with its structs as tuples, as Trino shows rows."""
+    import pyarrow as pa
+
+    if value is None:
+        return None
+    if pa.types.is_struct(arrow_type):
+        return tuple(arrow_shaped(value[f.name], f.type) for f in arrow_type)
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return [arrow_shaped(v, arrow_type.value_type) for v in value]
+    if pa.types.is_map(arrow_type):
+        return {k: arrow_shaped(v, arrow_type.item_type) for k, v in value.items()}
+    return value
+
+
 def answer(cursor, sql):
     cursor.execute(sql)
     if hasattr(cursor, "fetch_arrow_table"):
-        # ADBC: maps come back as dicts, as the Trino client returns them.
-        rows = [list(r.values()) for r in cursor.fetch_arrow_table().to_pylist(maps_as_pydicts="strict")]
+        # ADBC: maps as dicts and structs as tuples, as the Trino client shows them.
+        table = cursor.fetch_arrow_table()
+        types = [f.type for f in table.schema]
+        rows = [
+            [arrow_shaped(v, t) for v, t in zip(r.values(), types)]
+            for r in table.to_pylist(maps_as_pydicts="strict")
+        ]
     else:
         rows = cursor.fetchall()
+        kinds = [trino_type(d[1]) for d in cursor.description or []]
+        rows = [[shaped(v, k) for v, k in zip(r, kinds)] for r in rows]
     if len(rows) == 1:
         return " | ".join(render(v) for v in rows[0])
     # Several rows: a list of them, each a tuple when it has several columns.
