@@ -18,6 +18,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("trim_array", &[2], first, trim_array),
         ArrayFunction::udf("ngrams", &[2], nested, ngrams),
         ArrayFunction::udf("combinations", &[2], nested, combinations),
+        ArrayFunction::udf("map_from_entries", &[1], entries_map, map_from_entries),
     ]
 }
 
@@ -162,4 +163,63 @@ fn choose(from: u32, to: u32, n: usize, chosen: &mut Vec<u32>, found: &mut Vec<V
         choose(i + 1, to, n, chosen, found);
         chosen.pop();
     }
+}
+
+/// The map type of an array of two-field rows.
+fn entries_map(args: &[DataType]) -> Result<DataType> {
+    let Some(DataType::List(field)) = args.first() else {
+        return exec_err!(
+            "map_from_entries takes an array of rows, got {:?}",
+            args.first()
+        );
+    };
+    let DataType::Struct(fields) = field.data_type() else {
+        return exec_err!(
+            "map_from_entries takes an array of rows, got {}",
+            field.data_type()
+        );
+    };
+    let [key, value] = fields.iter().as_slice() else {
+        return exec_err!("map_from_entries takes rows of a key and a value");
+    };
+    Ok(DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(
+                vec![
+                    Field::new("key", key.data_type().clone(), false),
+                    Field::new("value", value.data_type().clone(), true),
+                ]
+                .into(),
+            ),
+            false,
+        )),
+        false,
+    ))
+}
+
+/// `map_from_entries(ARRAY[(k, v), ...])`: the rows become the map's entries as they are.
+fn map_from_entries(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let list = list_of(&args[0])?;
+    let DataType::Map(entries_field, _) = entries_map(&[list.data_type().clone()])? else {
+        return exec_err!("map_from_entries builds a map");
+    };
+    let DataType::Struct(fields) = entries_field.data_type() else {
+        return exec_err!("map_from_entries builds entries");
+    };
+    let Some(rows) = list.values().as_struct_opt() else {
+        return exec_err!("map_from_entries takes an array of rows");
+    };
+    if rows.column(0).null_count() > 0 {
+        return exec_err!("map_from_entries: a map key cannot be NULL");
+    }
+    let entries =
+        arrow::array::StructArray::try_new(fields.clone(), rows.columns().to_vec(), None)?;
+    Ok(Arc::new(arrow::array::MapArray::try_new(
+        entries_field,
+        list.offsets().clone(),
+        entries,
+        list.nulls().cloned(),
+        false,
+    )?))
 }

@@ -20,6 +20,7 @@ mod bitwise;
 mod datetime;
 mod format;
 mod json;
+mod list_lambda;
 mod map_lambda;
 mod regexp;
 mod string;
@@ -59,7 +60,10 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for udf in library() {
         registry.register_udf(udf)?;
     }
-    for function in map_lambda::functions() {
+    for function in map_lambda::functions()
+        .into_iter()
+        .chain(list_lambda::functions())
+    {
         registry.register_higher_order_function(function)?;
     }
     Ok(())

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, MapArray, StructArray, UInt32Array};
 use arrow::buffer::OffsetBuffer;
-use arrow::compute::{filter, take};
+use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, exec_err, plan_err};
+
+use crate::udf::spread;
 use datafusion::logical_expr::{
     ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature,
     HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
@@ -148,12 +150,7 @@ impl HigherOrderUDFImpl for MapLambda {
         let result = lambda
             .evaluate(
                 &[&|| Ok(Arc::clone(&keys)), &|| Ok(Arc::clone(&values))],
-                |captured| {
-                    captured
-                        .iter()
-                        .map(|c| Ok(take(c.as_ref(), &row_of_entry, None)?))
-                        .collect()
-                },
+                |captured| spread(captured, &row_of_entry),
             )?
             .into_array(entries.len())?;
         let DataType::Map(entries_field, _) = args.return_field.data_type() else {

@@ -6,7 +6,8 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, UInt32Array};
+use arrow::compute::take;
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
@@ -139,4 +140,12 @@ pub fn first(args: &[DataType]) -> Result<DataType> {
         Some(t) => Ok(t.clone()),
         None => exec_err!("the function takes at least one argument"),
     }
+}
+
+/// A lambda's captured columns, one value per element: row `rows[i]`'s value for element `i`.
+pub fn spread(captured: &[ArrayRef], rows: &UInt32Array) -> Result<Vec<ArrayRef>> {
+    captured
+        .iter()
+        .map(|c| Ok(take(c.as_ref(), rows, None)?))
+        .collect()
 }
