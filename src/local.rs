@@ -197,6 +197,7 @@ pub async fn run(
         engine.clone(),
         auth.clone(),
         saved,
+        config.server.max_request_bytes,
         tls.clone(),
         async move {
             let _ = http_stop.wait_for(|stop| *stop).await;

@@ -203,16 +203,32 @@ impl ServerArgs {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack of each runtime thread. Planning, optimising and evaluating an expression recurse
+/// once per level of it; with tokio's 2 MiB a generated `WHERE` of a thousand `OR`s overflowed
+/// and aborted the whole process. Stacks are reserved, not touched: only a deep query pays in
+/// memory. `query.max_expression_depth` keeps every statement within what this holds.
+const THREAD_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve_main()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_main() -> ExitCode {
     lakegate_coordinator::tls::install_crypto_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(message) = init_logging() {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -220,6 +236,35 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, filtered by `LAKEGATE_LOG` (default `warn`), as text or, with
+/// `LAKEGATE_LOG_FORMAT=json`, one JSON object per line for a log pipeline: every line written
+/// while a query runs carries its `query_id` (the span's fields, flattened in `span`).
+fn init_logging() -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("LAKEGATE_LOG_FORMAT").as_deref() {
+        Ok("json") => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        Ok("text") | Err(std::env::VarError::NotPresent) => logs.init(),
+        Ok(other) => {
+            return Err(format!(
+                "LAKEGATE_LOG_FORMAT={other:?}: expected \"text\" or \"json\""
+            ));
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err("LAKEGATE_LOG_FORMAT is not UTF-8".into());
+        }
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM: both stop the process gracefully.

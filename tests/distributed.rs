@@ -1,5 +1,6 @@
 //! A coordinator and executors as separate processes on loopback: TPC-H answers with 1, 2 and
-//! 3 executors, leaf work on several of them, a killed executor costing a retry, a cancelled
+//! 3 executors, leaf work on several of them, a killed executor costing a retry, a restarted
+//! coordinator finding its executors again, a cancelled
 //! query leaving no task behind, and a cluster secret guarding executors and the registry.
 
 mod common;
@@ -124,6 +125,40 @@ async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
             r.iter().all(|(url, _, _)| *url != victim_url)
         })
         .await;
+}
+
+/// A coordinator that crashes and is replaced at its address gets its executors back within
+/// two heartbeats (each re-registers with its next heartbeat; nothing is persisted) and
+/// answers right on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executors_come_back_to_a_restarted_coordinator_within_two_heartbeats() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let sql = "SELECT l_returnflag, count(*), sum(l_quantity) FROM lineitem GROUP BY 1";
+    let expected = baseline_rows(&baseline_context(lake).await, sql).await;
+    // One-second heartbeats, so two of them dwarf the time a poll of the registry takes.
+    const HEARTBEAT_MS: u64 = 1_000;
+    let heartbeat = format!("cluster.heartbeat_interval_ms={HEARTBEAT_MS}");
+    let mut cluster = Cluster::start(&lake.warehouse, 0, &[]).await;
+    for _ in 0..2 {
+        cluster.add_executor(&["--set", &heartbeat]);
+    }
+    cluster
+        .wait_until("two executors registered", |r| r.len() == 2)
+        .await;
+
+    cluster.restart_coordinator();
+    let restarted = std::time::Instant::now();
+    cluster
+        .wait_until("both executors back", |r| r.len() == 2)
+        .await;
+    let back = restarted.elapsed();
+    assert!(
+        back <= Duration::from_millis(2 * HEARTBEAT_MS),
+        "the executors took {back:?} to come back, over two heartbeats"
+    );
+    let actual = run_flight(&cluster, sql).await;
+    assert_same_rows("after a coordinator restart", sql, &expected, &actual);
 }
 
 /// Starts [`ENDLESS_QUERY`] and a reader of its first batch; returns once executors run it.

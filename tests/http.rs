@@ -226,6 +226,19 @@ async fn metrics_are_prometheus_text_with_cache_counters() {
         2
     );
     assert!(text.contains("# TYPE lakegate_query_duration_seconds histogram"));
+    assert!(text.contains("\nlakegate_cache_hit_ratio 0.5\n"), "{text}");
+    // Each answer was one row.
+    assert_eq!(value("lakegate_result_rows_total"), 2);
+    assert!(value("lakegate_result_bytes_total") > 0);
+    // Both in-process executors, by URL, with the work their heartbeats report.
+    let per_executor = |metric: &str| {
+        text.lines()
+            .filter(|line| line.starts_with(&format!("{metric}{{executor=\"http")))
+            .count()
+    };
+    assert_eq!(per_executor("lakegate_executor_running_tasks"), 2, "{text}");
+    assert_eq!(per_executor("lakegate_executor_scans_started_total"), 2);
+    assert!(text.contains("# TYPE lakegate_executor_lost_total counter"));
 }
 
 /// A request with `headers` and a text body; the status, the response head (lower case) and

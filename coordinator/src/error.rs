@@ -114,6 +114,7 @@ impl EngineError {
             | EngineError::UnknownTable { position, .. }
             | EngineError::UnknownFunction { position, .. }
             | EngineError::UnknownColumn { position, .. } => *position,
+            EngineError::Statement(StatementError::TooDeep { position, .. }) => Some(*position),
             _ => None,
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! * [`auth`] and [`session`]: who is asking and what they have set; [`access`]: what they
 //!   may read (Trino's file-based access control, row filters and column masks).
-//! * [`statement`]: what a SQL text asks for; writes are refused here. [`dialect`]: how each
+//! * [`statement`]: what a SQL text asks for; writes are refused here; [`sql_limits`]: how
+//!   large and deep it may be. [`dialect`]: how each
 //!   family of clients writes SQL (standard, PostgreSQL with `pg_catalog`, Trino).
 //!   [`params`]: numbering a statement's `?` / `$n` placeholders.
 //! * [`catalog`]: the Iceberg catalog as DataFusion catalogs, with per-query snapshot pins.
@@ -30,6 +31,7 @@ pub mod query;
 pub mod registry;
 pub mod saved;
 pub mod session;
+pub mod sql_limits;
 pub mod statement;
 mod system_catalog;
 mod time_travel;

@@ -36,6 +36,9 @@ pub struct ExecutorRegistry {
     heartbeat_interval: Duration,
     window: Duration,
     executors: RwLock<HashMap<String, Entry>>,
+    /// Times each executor (by URL) was found unreachable while running a query; kept after
+    /// it is gone, as a counter is.
+    losses: RwLock<HashMap<String, u64>>,
 }
 
 impl ExecutorRegistry {
@@ -45,6 +48,7 @@ impl ExecutorRegistry {
             heartbeat_interval,
             window,
             executors: RwLock::new(HashMap::new()),
+            losses: RwLock::new(HashMap::new()),
         }
     }
 
@@ -102,6 +106,16 @@ impl ExecutorRegistry {
     pub fn remove(&self, url: &Url) {
         let mut executors = self.executors.write().unwrap_or_else(|e| e.into_inner());
         executors.retain(|_, e| &e.info.url != url);
+        let mut losses = self.losses.write().unwrap_or_else(|e| e.into_inner());
+        *losses.entry(url.to_string()).or_default() += 1;
+    }
+
+    /// How often each executor, by URL, was found unreachable, sorted by URL.
+    pub fn losses(&self) -> Vec<(String, u64)> {
+        let losses = self.losses.read().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<(String, u64)> = losses.iter().map(|(u, n)| (u.clone(), *n)).collect();
+        all.sort();
+        all
     }
 }
 

@@ -42,6 +42,22 @@ pub enum StatementError {
     ReadOnly { kind: String },
     #[error("{what} is not supported")]
     Unsupported { what: String },
+    #[error("the statement is {bytes} bytes, over the limit of {limit} (query.max_sql_bytes)")]
+    TooLarge { bytes: usize, limit: usize },
+    #[error(
+        "an expression chains {depth} operators deep, over the limit of {limit} \
+         (query.max_expression_depth); split it, or use IN (...) for a list of values"
+    )]
+    TooDeep {
+        depth: usize,
+        limit: usize,
+        position: Position,
+    },
+    #[error(
+        "the statement nests parentheses, subqueries or function calls more than {limit} levels \
+         deep"
+    )]
+    NestedTooDeep { limit: usize },
 }
 
 /// A session variable assignment (`SET name = value`, `RESET name`).
@@ -136,6 +152,9 @@ impl Classified {
         }
     }
 }
+
+/// Levels of parentheses, subqueries and function calls DataFusion's parser takes.
+pub const PARSER_NESTING_LIMIT: usize = 50;
 
 /// Parses `sql` (exactly one statement) and decides whether and how it is served.
 pub fn classify(sql: &str, dialect: &dyn Dialect) -> Result<Classified, StatementError> {
@@ -347,6 +366,13 @@ fn statement_name(statement: &Statement) -> String {
 }
 
 fn syntax_error(err: datafusion::error::DataFusionError) -> StatementError {
+    if let datafusion::error::DataFusionError::SQL(e, _) = err.find_root()
+        && matches!(e.as_ref(), ParserError::RecursionLimitExceeded)
+    {
+        return StatementError::NestedTooDeep {
+            limit: PARSER_NESTING_LIMIT,
+        };
+    }
     let message = match err.find_root() {
         datafusion::error::DataFusionError::SQL(e, _) => parser_message(e),
         other => other.message().to_string(),

@@ -34,12 +34,22 @@ pub fn spawn_until(args: &[&str], prefix: &'static str) -> (Child, String) {
 /// Spawns `lakegate ARGS`; returns the process and every stdout line up to and including the
 /// first one starting with `prefix`.
 pub fn spawn_collecting(args: &[&str], prefix: &'static str) -> (Child, Vec<String>) {
-    let mut child = Command::new(lakegate_bin())
+    spawn_collecting_with(args, prefix, |_| {})
+}
+
+/// [`spawn_collecting`] with the command adjusted first (environment, where stderr goes).
+pub fn spawn_collecting_with(
+    args: &[&str],
+    prefix: &'static str,
+    configure: impl FnOnce(&mut Command),
+) -> (Child, Vec<String>) {
+    let mut command = Command::new(lakegate_bin());
+    command
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn lakegate");
+        .stderr(Stdio::inherit());
+    configure(&mut command);
+    let mut child = command.spawn().expect("spawn lakegate");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -79,6 +89,27 @@ fn port_of(addr: &str) -> u16 {
 impl LocalServer {
     /// Starts `lakegate local` with `args` and waits for it to report its Flight SQL address.
     pub fn start(warehouse: &Path, args: &[&str]) -> LocalServer {
+        LocalServer::start_with(warehouse, args, |_| {})
+    }
+
+    /// [`LocalServer::start`] with `env` set and stderr (its log) written to `log`.
+    pub fn start_logging(
+        warehouse: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> LocalServer {
+        let file = std::fs::File::create(log).expect("a log file");
+        LocalServer::start_with(warehouse, args, |command| {
+            command.envs(env.iter().copied()).stderr(file);
+        })
+    }
+
+    fn start_with(
+        warehouse: &Path,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> LocalServer {
         let warehouse = warehouse.display().to_string();
         let mut all = vec![
             "local",
@@ -92,12 +123,16 @@ impl LocalServer {
             "127.0.0.1:0",
         ];
         all.extend_from_slice(args);
-        LocalServer::spawn(&all)
+        LocalServer::spawn_with(&all, configure)
     }
 
     /// Spawns `lakegate ARGS` and reads the ports it reports.
     fn spawn(args: &[&str]) -> LocalServer {
-        let (child, lines) = spawn_collecting(args, "Flight SQL listening on ");
+        LocalServer::spawn_with(args, |_| {})
+    }
+
+    fn spawn_with(args: &[&str], configure: impl FnOnce(&mut Command)) -> LocalServer {
+        let (child, lines) = spawn_collecting_with(args, "Flight SQL listening on ", configure);
         let reported = |prefix: &str| {
             lines
                 .iter()
@@ -215,6 +250,8 @@ pub struct Cluster {
     pub coordinator: LocalServer,
     pub executors: Vec<(Child, String)>,
     warehouse: String,
+    /// The coordinator's arguments, its Flight SQL address left out (see `restart_coordinator`).
+    coordinator_args: Vec<String>,
     /// Settings every process of the cluster gets (where the lake is, its credentials).
     shared: Vec<String>,
 }
@@ -254,8 +291,6 @@ impl Cluster {
             "coordinator",
             "--warehouse",
             &warehouse,
-            "--flight-sql-addr",
-            "127.0.0.1:0",
             "--http-addr",
             "127.0.0.1:0",
             "--postgres-addr",
@@ -264,11 +299,13 @@ impl Cluster {
         args.extend_from_slice(&CLUSTER_SETTINGS);
         args.extend(shared.iter().map(String::as_str));
         args.extend_from_slice(coordinator_args);
-        let coordinator = LocalServer::spawn(&args);
+        let coordinator_args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let coordinator = Cluster::spawn_coordinator(&coordinator_args, "127.0.0.1:0");
         let mut cluster = Cluster {
             coordinator,
             executors: Vec::new(),
-            warehouse,
+            warehouse: warehouse.clone(),
+            coordinator_args,
             shared: shared.to_vec(),
         };
         for _ in 0..executors {
@@ -276,6 +313,22 @@ impl Cluster {
         }
         cluster.wait_for_executors(executors).await;
         cluster
+    }
+
+    fn spawn_coordinator(args: &[String], flight_sql_addr: &str) -> LocalServer {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend_from_slice(&["--flight-sql-addr", flight_sql_addr]);
+        LocalServer::spawn(&all)
+    }
+
+    /// Kills the coordinator (SIGKILL, no goodbye to anyone) and starts a new one at the same
+    /// Flight SQL address, as a crashed coordinator's replacement comes back; returns once the
+    /// new one listens. Executors are left running.
+    pub fn restart_coordinator(&mut self) {
+        let address = format!("127.0.0.1:{}", self.coordinator.port);
+        let _ = self.coordinator.child.kill();
+        let _ = self.coordinator.child.wait();
+        self.coordinator = Cluster::spawn_coordinator(&self.coordinator_args, &address);
     }
 
     /// Starts one more executor process with `args`.

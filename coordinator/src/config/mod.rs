@@ -176,6 +176,9 @@ pub struct ServerConfig {
     /// PEM certificate chain and private key for TLS on the PostgreSQL port (both or neither).
     pub postgres_tls_cert: Option<PathBuf>,
     pub postgres_tls_key: Option<PathBuf>,
+    /// The largest HTTP request body taken (`/v1/query`, `/v1/statement`, saved queries);
+    /// larger ones are answered 413 naming this limit.
+    pub max_request_bytes: usize,
     /// How long a stopping coordinator (SIGTERM) lets running queries finish before it closes.
     pub shutdown_grace_secs: u64,
     /// One JSON line per statement (who, from where, what, which snapshots, under which
@@ -220,6 +223,7 @@ impl Default for ServerConfig {
             postgres_require_tls: None,
             postgres_tls_cert: None,
             postgres_tls_key: None,
+            max_request_bytes: 4 * 1024 * 1024,
             shutdown_grace_secs: 60,
             audit_log: None,
             state_dir: None,
@@ -317,6 +321,13 @@ pub struct QueryConfig {
     /// the shell): `standard` (DataFusion's), `trino` or `postgres`. Trino-protocol and
     /// PostgreSQL-wire sessions speak their own; any session may `SET dialect = ...`.
     pub default_dialect: DialectName,
+    /// The longest SQL text taken, in bytes (Trino's `query.max-length` is a million
+    /// characters).
+    pub max_sql_bytes: usize,
+    /// How many operators one expression may chain (`a OR b OR ...`), counting the levels of
+    /// parentheses around it. Deeper expressions are refused before they are parsed: planning
+    /// recurses once per level, and the server's thread stacks are sized for this limit.
+    pub max_expression_depth: usize,
 }
 
 impl Default for QueryConfig {
@@ -329,6 +340,8 @@ impl Default for QueryConfig {
             max_attempts: 3,
             memory_limit_bytes: 0,
             default_dialect: DialectName::Standard,
+            max_sql_bytes: 1_000_000,
+            max_expression_depth: 3_000,
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod command;
 mod outcome;
+mod panics;
 mod policy;
 mod read;
 mod run;
@@ -53,6 +54,7 @@ use crate::params::number_placeholders;
 use crate::query::{QueryId, QueryResult};
 use crate::registry::ExecutorRegistry;
 use crate::session::{ClientLabel, Session, SessionVars};
+use crate::sql_limits::SqlLimits;
 use crate::statement::{Classified, StatementError};
 use crate::time_travel::rewrite_time_travel;
 use crate::tracker::QueryTracker;
@@ -79,6 +81,8 @@ pub struct Engine {
     access: Arc<AccessControl>,
     /// How many queries run and wait at once, per resource group.
     admission: Arc<Admission>,
+    /// How large and deep a statement may be.
+    sql_limits: SqlLimits,
 }
 
 /// The executors queries are distributed over, and how.
@@ -190,6 +194,10 @@ impl Engine {
                 .cache
                 .enabled
                 .then(|| Arc::new(ResultCache::new(&config.cache))),
+            sql_limits: SqlLimits {
+                max_bytes: config.query.max_sql_bytes,
+                max_depth: config.query.max_expression_depth,
+            },
             limits: RunLimits {
                 timeout: (config.query.timeout_secs > 0)
                     .then(|| Duration::from_secs(config.query.timeout_secs)),
@@ -295,7 +303,7 @@ impl Engine {
         let id = QueryId::new();
         let span = tracing::info_span!(
             "query",
-            %id,
+            query_id = %id,
             user = %session.principal(),
             client = %session.client()
         );
@@ -384,6 +392,7 @@ impl Engine {
     /// Parses and classifies `sql` in the session's dialect, time travel clauses folded into
     /// table names first and placeholders numbered.
     fn classify(&self, vars: &SessionVars, sql: &str) -> Result<Classified, StatementError> {
+        self.sql_limits.check(sql)?;
         let sql = rewrite_time_travel(sql)?;
         let mut classified = self.dialects.get(vars.dialect).parse(&sql, vars)?;
         if let Some(statement) = classified.statement_mut() {

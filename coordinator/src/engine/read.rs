@@ -16,6 +16,7 @@ use lakegate_iceberg::IcebergScanExec;
 use lakegate_iceberg::scan::HiddenColumn;
 use lakegate_iceberg::scan::IcebergScanOptions;
 
+use super::panics::{caught, caught_sync};
 use super::run::{QueryRun, Replan};
 use super::unknown;
 use super::{Engine, text_rows};
@@ -276,8 +277,7 @@ impl Engine {
         planned: Planned,
     ) -> Result<QueryResult, EngineError> {
         let Planned { state, plan, pins } = planned;
-        let physical = state
-            .create_physical_plan(&plan)
+        let physical = caught(state.create_physical_plan(&plan))
             .await
             .map_err(EngineError::planning)?;
         // With no executor to place work on, the distributed planner leaves plans whole: fine
@@ -317,9 +317,8 @@ impl Engine {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
         let Planned { state, plan, pins } = self.plan_read(id, vars, access, inner, params).await?;
-        let logical = state.optimize(&plan).map_err(EngineError::planning)?;
-        let physical = state
-            .create_physical_plan(&logical)
+        let logical = caught_sync(|| state.optimize(&plan)).map_err(EngineError::planning)?;
+        let physical = caught(state.create_physical_plan(&logical))
             .await
             .map_err(EngineError::planning)?;
         let mut result = text_rows(
@@ -447,7 +446,7 @@ async fn to_plan(state: &SessionState, statement: DfStatement) -> Result<Logical
         .resolve_table_references(&statement)
         .unwrap_or_default();
     let calls = unknown::called_functions(&statement);
-    let err = match state.statement_to_plan(statement).await {
+    let err = match caught(state.statement_to_plan(statement)).await {
         Ok(plan) => return Ok(plan),
         Err(err) => EngineError::planning(err),
     };

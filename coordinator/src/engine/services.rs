@@ -12,6 +12,7 @@ use crate::cache::CacheStats;
 use crate::catalog::{LakeCatalogProvider, Listing, TableRef, visible_listing};
 use crate::error::EngineError;
 use crate::query::QueryId;
+use crate::registry::ExecutorInfo;
 use crate::session::Session;
 use crate::tracker::{CancelOutcome, QueryInfo, QueryMetrics, QueryTracker};
 
@@ -109,6 +110,10 @@ pub struct Health {
     pub running: usize,
     /// Executors that take work, when queries are distributed.
     pub executors: Option<usize>,
+    /// Every executor heard from (draining ones too), with the work it reports.
+    pub executor_details: Vec<ExecutorInfo>,
+    /// Times each executor (by URL) was lost under a query.
+    pub executor_losses: Vec<(String, u64)>,
     /// The result cache's counters, when it is on.
     pub cache: Option<CacheStats>,
 }
@@ -145,6 +150,8 @@ impl Engine {
             stopping: self.lifecycle.is_stopping(),
             running: self.lifecycle.running(),
             executors: self.registry().map(|r| r.placement().len()),
+            executor_details: self.registry().map(|r| r.executors()).unwrap_or_default(),
+            executor_losses: self.registry().map(|r| r.losses()).unwrap_or_default(),
             cache: self.cache.as_ref().map(|c| c.stats()),
         }
     }

@@ -24,6 +24,9 @@ pub struct QueryMetrics {
     /// Queries that waited for a resource group slot, and their seconds of waiting in all.
     pub queued_total: u64,
     pub queued_secs: f64,
+    /// Rows and Arrow bytes of results sent to clients, by queries that ended.
+    pub result_rows: u64,
+    pub result_bytes: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -361,6 +361,20 @@ impl QueryTracker {
             bytes: live.counters.bytes.load(Ordering::Relaxed),
             error,
         };
+        inner.metrics.result_rows += info.rows;
+        inner.metrics.result_bytes += info.bytes;
+        // One line per query for the operator's log search, with the id the client was given.
+        tracing::info!(
+            query_id = %id,
+            user = %info.user,
+            client = %info.front_end,
+            state = ?state,
+            elapsed_ms = elapsed.as_millis() as u64,
+            rows = info.rows,
+            bytes = info.bytes,
+            error = info.error.as_deref().unwrap_or(""),
+            "query ended"
+        );
         if self.audit.is_on() {
             self.audit.record(&audit_entry(&info, live.details));
         }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use axum::extract::State;
 
 use super::Shared;
+use lakegate_coordinator::engine::Health;
 use lakegate_coordinator::tracker::{LATENCY_BUCKETS, QueryMetrics};
 
 pub async fn metrics(
@@ -78,6 +79,20 @@ pub async fn metrics(
             stats.entries,
         );
     }
+    if let Some(stats) = &health.cache {
+        let lookups = stats.hits + stats.misses;
+        let ratio = if lookups == 0 {
+            0.0
+        } else {
+            stats.hits as f64 / lookups as f64
+        };
+        let _ = writeln!(
+            out,
+            "# HELP lakegate_cache_hit_ratio Share of cacheable reads answered from the cache.\n\
+             # TYPE lakegate_cache_hit_ratio gauge\nlakegate_cache_hit_ratio {ratio}"
+        );
+    }
+    executors(&mut out, &health);
     queries(&mut out, &engine.queries().metrics());
     (
         [(
@@ -88,9 +103,58 @@ pub async fn metrics(
     )
 }
 
-/// Queries by front end and outcome, live queries by state, and latency histograms by front
-/// end.
+/// Per executor: tasks running now and scan streams started (from its heartbeats), and how
+/// often a query found it unreachable.
+fn executors(out: &mut String, health: &Health) {
+    if health.executors.is_none() {
+        return;
+    }
+    let details = &health.executor_details;
+    let series = [
+        (
+            "lakegate_executor_running_tasks",
+            "Plan fragments an executor runs now.",
+            "gauge",
+            details
+                .iter()
+                .map(|e| (e.url.to_string(), u64::from(e.running_tasks)))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "lakegate_executor_scans_started_total",
+            "Scan streams an executor started.",
+            "counter",
+            details
+                .iter()
+                .map(|e| (e.url.to_string(), e.scans_started))
+                .collect(),
+        ),
+        (
+            "lakegate_executor_lost_total",
+            "Times a query found an executor unreachable.",
+            "counter",
+            health.executor_losses.clone(),
+        ),
+    ];
+    for (name, help, kind, values) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (executor, value) in values {
+            let _ = writeln!(out, "{name}{{executor=\"{executor}\"}} {value}");
+        }
+    }
+}
+
+/// Queries by front end and outcome, live queries by state, result sizes, and latency
+/// histograms by front end.
 fn queries(out: &mut String, metrics: &QueryMetrics) {
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_result_rows_total Rows sent to clients by queries that ended.\n\
+         # TYPE lakegate_result_rows_total counter\nlakegate_result_rows_total {}\n\
+         # HELP lakegate_result_bytes_total Arrow bytes sent to clients by queries that ended.\n\
+         # TYPE lakegate_result_bytes_total counter\nlakegate_result_bytes_total {}",
+        metrics.result_rows, metrics.result_bytes
+    );
     let _ = writeln!(
         out,
         "# HELP lakegate_queries_total Queries ended, by front end and final state.\n\

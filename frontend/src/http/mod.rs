@@ -21,15 +21,19 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, State};
+use axum::Extension;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+
+pub use body::{BodyLimit, LimitedBody};
 use tokio::net::TcpListener;
 
+mod body;
 mod catalog;
 pub mod format;
 mod metrics;
@@ -52,8 +56,14 @@ struct Shared {
     saved: Arc<SavedQueries>,
 }
 
-/// The routes over `engine`, callers checked by `auth`.
-pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>, saved: Arc<SavedQueries>) -> Router {
+/// The routes over `engine`, callers checked by `auth`, request bodies up to
+/// `max_request_bytes`.
+pub fn router(
+    engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
+    saved: Arc<SavedQueries>,
+    max_request_bytes: usize,
+) -> Router {
     Router::new()
         .route("/", get(queries::page))
         .route("/healthz", get(healthz))
@@ -88,6 +98,8 @@ pub fn router(engine: Arc<Engine>, auth: Arc<Authenticator>, saved: Arc<SavedQue
             saved,
         })
         .merge(super::trino::router(engine, auth))
+        .layer(DefaultBodyLimit::max(max_request_bytes))
+        .layer(Extension(BodyLimit(max_request_bytes)))
 }
 
 /// Serves the routes on `listener` until `shutdown` completes.
@@ -96,10 +108,11 @@ pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
     saved: Arc<SavedQueries>,
+    max_request_bytes: usize,
     tls: Option<TlsIdentity>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(engine, auth, saved);
+    let app = router(engine, auth, saved, max_request_bytes);
     match tls {
         Some(identity) => {
             let acceptor = TlsAcceptor::from(identity.server_config(&[b"h2", b"http/1.1"]));

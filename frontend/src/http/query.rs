@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::format::{Format, Writer};
-use super::{Caller, Shared, error};
+use super::{Caller, LimitedBody, Shared, error};
 use lakegate_coordinator::auth::Principal;
 use lakegate_coordinator::error::EngineError;
 use lakegate_coordinator::query::QueryResult;
@@ -41,7 +41,7 @@ pub async fn query(
     Caller(principal): Caller,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Response {
     let request: QueryRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -193,6 +193,12 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         }
         EngineError::AccessDenied { .. } => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
         EngineError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "QUERY_QUEUE_FULL"),
+        EngineError::Statement(StatementError::TooLarge { .. }) => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "QUERY_TEXT_TOO_LARGE")
+        }
+        EngineError::Statement(
+            StatementError::TooDeep { .. } | StatementError::NestedTooDeep { .. },
+        ) => (StatusCode::BAD_REQUEST, "QUERY_TEXT_TOO_LARGE"),
         EngineError::Statement(_)
         | EngineError::Plan { .. }
         | EngineError::Setting { .. }

@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Bytes;
+
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::format::Format;
 use super::query::{engine_error, engine_response, format_of, http_session, stream_result};
-use super::{Caller, Shared, error};
+use super::{Caller, LimitedBody, Shared, error};
 use lakegate_coordinator::catalog::{SnapshotId, TableRef};
 use lakegate_coordinator::saved::SavedError;
 
@@ -44,7 +44,7 @@ pub async fn put(
     Caller(principal): Caller,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Response {
     let is_json = headers
         .get(CONTENT_TYPE)

@@ -378,6 +378,10 @@ fn sqlstate(err: EngineError) -> PgWireError {
     let code = match &err {
         EngineError::Statement(StatementError::Syntax { .. }) => "42601",
         EngineError::Statement(StatementError::ReadOnly { .. }) => "25006",
+        EngineError::Statement(StatementError::TooLarge { .. }) => "54000",
+        EngineError::Statement(
+            StatementError::TooDeep { .. } | StatementError::NestedTooDeep { .. },
+        ) => "54001",
         EngineError::Statement(_) => "0A000",
         EngineError::Plan { .. } => "42000",
         EngineError::UnknownTable { .. } => "42P01",

@@ -37,6 +37,11 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
         EngineError::Statement(StatementError::Syntax { .. }) => user("SYNTAX_ERROR"),
         EngineError::Statement(StatementError::ReadOnly { .. })
         | EngineError::AccessDenied { .. } => user("PERMISSION_DENIED"),
+        EngineError::Statement(
+            StatementError::TooLarge { .. }
+            | StatementError::TooDeep { .. }
+            | StatementError::NestedTooDeep { .. },
+        ) => user("QUERY_TEXT_TOO_LARGE"),
         EngineError::Statement(_) => user("NOT_SUPPORTED"),
         EngineError::Plan { .. } => user("GENERIC_USER_ERROR"),
         EngineError::UnknownTable { .. } => user("TABLE_NOT_FOUND"),
@@ -56,8 +61,8 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
             "INSUFFICIENT_RESOURCES",
         ),
         EngineError::Catalog { .. } => (16_777_216, "CATALOG_UNAVAILABLE", "EXTERNAL"),
-        EngineError::ShuttingDown => (65_541, "SERVER_SHUTTING_DOWN", "INTERNAL_ERROR"),
-        EngineError::NoExecutors => (65_542, "NO_NODES_AVAILABLE", "INTERNAL_ERROR"),
+        EngineError::ShuttingDown => (65_545, "SERVER_SHUTTING_DOWN", "INTERNAL_ERROR"),
+        EngineError::NoExecutors => (65_541, "NO_NODES_AVAILABLE", "INTERNAL_ERROR"),
         EngineError::Execution { .. } | EngineError::Internal(_) => {
             (65_536, "GENERIC_INTERNAL_ERROR", "INTERNAL_ERROR")
         }
@@ -76,6 +81,7 @@ fn code_of(name: &str) -> i64 {
         "DIVISION_BY_ZERO" => 8,
         "COLUMN_NOT_FOUND" => 47,
         "NOT_SUPPORTED" => 13,
+        "QUERY_TEXT_TOO_LARGE" => 35,
         "INVALID_SESSION_PROPERTY" => 14,
         "SCHEMA_NOT_FOUND" => 45,
         "TABLE_NOT_FOUND" => 46,

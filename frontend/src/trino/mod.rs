@@ -17,7 +17,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,6 +35,7 @@ use client::ClientSession;
 use errors::query_error;
 use results::{PageError, Results, Uris};
 
+use crate::http::LimitedBody;
 use lakegate_coordinator::auth::{Authenticator, Credentials, Principal};
 use lakegate_coordinator::dialect::trino::types;
 use lakegate_coordinator::engine::{Engine, Outcome, SessionChange, SessionCommand};
@@ -81,7 +81,7 @@ async fn submit(
     State(trino): State<Trino>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Response {
     let uris = uris(&headers);
     let client = match ClientSession::from_headers(&headers) {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::{FutureExt, StreamExt};
 use serde_json::{Value, json};
@@ -35,6 +36,9 @@ pub struct Paged {
     pub columns: Option<Value>,
     /// Rows still to come; `None` once the last page was built.
     rows: Option<SendableRecordBatchStream>,
+    /// The rest of a batch that did not fit on the last page: the next page starts with it.
+    /// Its share of the batch's bytes goes with it (a slice reports its whole buffers' size).
+    pending: Option<(RecordBatch, usize)>,
     /// The token the next new page will answer to.
     next_token: u64,
     /// The last page served, for a retry of it.
@@ -74,6 +78,7 @@ impl Results {
             slug: slug(),
             columns,
             rows: Some(rows),
+            pending: None,
             next_token: 1,
             last: None,
             started: now,
@@ -157,6 +162,16 @@ impl Results {
     }
 }
 
+/// A batch with its size in bytes, which pages are filled by.
+fn sized(
+    batch: datafusion::error::Result<RecordBatch>,
+) -> datafusion::error::Result<(RecordBatch, usize)> {
+    batch.map(|batch| {
+        let size = batch.get_array_memory_size();
+        (batch, size)
+    })
+}
+
 impl Paged {
     /// The first response, sent by the POST: the query is planned (columns known) and no
     /// rows are taken yet, so the POST answers at once.
@@ -176,22 +191,32 @@ impl Paged {
         let mut finished = false;
         let mut failure = None;
         while data.len() < PAGE_ROWS && bytes < PAGE_BYTES {
-            let next = if data.is_empty() {
+            let next = if let Some(rest) = self.pending.take() {
+                Some(Ok(rest))
+            } else if data.is_empty() {
                 match tokio::time::timeout_at(deadline, rows.next()).await {
-                    Ok(next) => next,
+                    Ok(next) => next.map(sized),
                     Err(_) => break,
                 }
             } else {
                 match rows.next().now_or_never() {
-                    Some(next) => next,
+                    Some(next) => next.map(sized),
                     None => break,
                 }
             };
             match next {
-                Some(Ok(batch)) => {
-                    bytes += batch.get_array_memory_size();
+                Some(Ok((mut batch, mut size))) => {
+                    let room = PAGE_ROWS - data.len();
+                    if batch.num_rows() > room {
+                        let rest = batch.num_rows() - room;
+                        let rest_size = size * rest / batch.num_rows();
+                        self.pending = Some((batch.slice(room, rest), rest_size));
+                        batch = batch.slice(0, room);
+                        size -= rest_size;
+                    }
+                    bytes += size;
                     self.processed_rows += batch.num_rows() as u64;
-                    self.processed_bytes += batch.get_array_memory_size() as u64;
+                    self.processed_bytes += size as u64;
                     data.extend(values::rows(&batch));
                 }
                 Some(Err(e)) => {
