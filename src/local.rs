@@ -120,10 +120,14 @@ pub async fn run(
     };
     let distributed = role == Role::Coordinator || local_executors > 0;
     let registry = distributed.then(|| {
-        Arc::new(ExecutorRegistry::new(
+        let registry = ExecutorRegistry::new(
             Duration::from_millis(config.cluster.heartbeat_interval_ms),
             Duration::from_millis(config.cluster.heartbeat_timeout_ms),
-        ))
+        );
+        Arc::new(match role {
+            Role::Coordinator => registry.detecting_hangs(),
+            Role::Local => registry,
+        })
     });
     let engine = Arc::new(Engine::connect_with(&config, registry.clone(), access).await?);
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);

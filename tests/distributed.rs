@@ -1,7 +1,7 @@
 //! A coordinator and executors as separate processes on loopback: TPC-H answers with 1, 2 and
-//! 3 executors, leaf work on several of them, a killed executor costing a retry, a restarted
-//! coordinator finding its executors again, a cancelled
-//! query leaving no task behind, and a cluster secret guarding executors and the registry.
+//! 3 executors, leaf work on several of them, a killed or hung executor costing a retry, a
+//! restarted coordinator finding its executors again, a cancelled query leaving no task behind,
+//! and a cluster secret guarding executors and the registry.
 
 mod common;
 
@@ -159,6 +159,64 @@ async fn executors_come_back_to_a_restarted_coordinator_within_two_heartbeats() 
     );
     let actual = run_flight(&cluster, sql).await;
     assert_same_rows("after a coordinator restart", sql, &expected, &actual);
+}
+
+/// An executor that hangs mid-query (SIGSTOP: it neither fails nor finishes its streams, it
+/// only stops heartbeating) is found silent after `cluster.heartbeat_timeout_ms`, and the query
+/// is run again on the others: the right answer, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_executor_is_left_behind_and_the_query_still_answers() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let expected = baseline_rows(&baseline_context(lake).await, LONG_QUERY).await;
+    let cluster = Cluster::start(
+        &lake.warehouse,
+        3,
+        &["--set", "cluster.heartbeat_timeout_ms=2000"],
+    )
+    .await;
+    let port = cluster.coordinator.port;
+    let query = tokio::spawn(async move {
+        let client = common::LocalServer::client_for(port).await;
+        common::collect_query(client, LONG_QUERY).await
+    });
+    cluster
+        .wait_until("the query is running on the executors", |r| {
+            r.iter().any(|(_, running, _)| *running > 0)
+        })
+        .await;
+    let registry = cluster.registry().await;
+    let busy = registry
+        .iter()
+        .find(|(_, running, _)| *running > 0)
+        .map(|(url, _, _)| url.clone())
+        .expect("a busy executor");
+    let (victim, _) = cluster
+        .executors
+        .iter()
+        .find(|(_, url)| *url == busy)
+        .unwrap_or_else(|| panic!("{busy} among {:?}", cluster.executors));
+    let pid = victim.id().to_string();
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .expect("run kill");
+    assert!(stopped.success(), "kill -STOP");
+
+    let actual = tokio::time::timeout(Duration::from_secs(180), query)
+        .await
+        .expect("the query answers instead of hanging on the stopped executor")
+        .expect("query task")
+        .expect("the query survives a hung executor");
+    assert_same_rows("hung executor", LONG_QUERY, &expected, &actual);
+    cluster
+        .wait_until("the hung executor is out of the registry", |r| {
+            r.iter().all(|(url, _, _)| *url != busy)
+        })
+        .await;
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status();
 }
 
 /// Starts [`ENDLESS_QUERY`] and a reader of its first batch; returns once executors run it.

@@ -39,6 +39,9 @@ pub struct ExecutorRegistry {
     /// Times each executor (by URL) was found unreachable while running a query; kept after
     /// it is gone, as a counter is.
     losses: RwLock<HashMap<String, u64>>,
+    /// Whether a silent executor counts as hung for the queries using it (see
+    /// [`ExecutorRegistry::detecting_hangs`]).
+    hangs: bool,
 }
 
 impl ExecutorRegistry {
@@ -49,7 +52,40 @@ impl ExecutorRegistry {
             window,
             executors: RwLock::new(HashMap::new()),
             losses: RwLock::new(HashMap::new()),
+            hangs: false,
         }
+    }
+
+    /// Executors are separate processes: one that stops heartbeating while a query uses it
+    /// (stopped, hung, partitioned away) is taken for hung, and the query moves off it. Not
+    /// for executors inside the coordinator's process, whose heartbeats only go quiet when
+    /// the whole process is starved, and so are its queries.
+    pub fn detecting_hangs(mut self) -> Self {
+        self.hangs = true;
+        self
+    }
+
+    /// Whether [`ExecutorRegistry::detecting_hangs`] is on.
+    pub fn detects_hangs(&self) -> bool {
+        self.hangs
+    }
+
+    /// How often executors heartbeat.
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+
+    /// The first of `urls` not heard from within the window (or dropped), with how long the
+    /// window is.
+    pub fn silent_among(&self, urls: &[Url]) -> Option<(Url, Duration)> {
+        let executors = self.executors.read().unwrap_or_else(|e| e.into_inner());
+        urls.iter()
+            .find(|url| {
+                !executors
+                    .values()
+                    .any(|e| &e.info.url == *url && e.last_seen.elapsed() <= self.window)
+            })
+            .map(|url| (url.clone(), self.window))
     }
 
     /// Records a heartbeat (registering the executor if new).

@@ -7,15 +7,24 @@
 //! and the query planned again on those left, up to `query.max_attempts` runs. Errors of the
 //! query itself (bad SQL, division by zero) are never rerun: no executor is found dead then.
 //! Once a row has been sent, a failure reaches the client as it is.
+//!
+//! An executor that hangs (stopped, wedged, cut off) neither fails nor finishes its streams: it
+//! only stops heartbeating. While a query waits, its executors' heartbeats are checked once per
+//! interval; one silent past `cluster.heartbeat_timeout_ms` that does not answer a connection
+//! either (late heartbeats alone mean a busy executor, not a hung one) is dropped and the query
+//! rerun without it, or, once rows were sent, failed with an error naming it rather than left
+//! hanging.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::future::BoxFuture;
 use futures::{StreamExt, stream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use url::Url;
@@ -102,20 +111,43 @@ impl QueryRun {
         let batches = stream::unfold(Some(run), move |run| async move {
             let mut run = run?;
             loop {
-                let next = match run.deadline {
-                    Some(deadline) => {
-                        match tokio::time::timeout_at(deadline, run.current.next()).await {
-                            Ok(next) => next,
-                            Err(_) => {
-                                let err = EngineError::TimedOut {
-                                    query: id.to_string(),
-                                    limit_secs: limits.timeout.map_or(0, |t| t.as_secs()),
-                                };
-                                return Some((Err(DataFusionError::External(Box::new(err))), None));
+                let next = match run.next_event().await {
+                    Event::Next(next) => next,
+                    Event::TimedOut => {
+                        let err = EngineError::TimedOut {
+                            query: id.to_string(),
+                            limit_secs: limits.timeout.map_or(0, |t| t.as_secs()),
+                        };
+                        return Some((Err(DataFusionError::External(Box::new(err))), None));
+                    }
+                    Event::Silent(url, _) if !run.sent_rows && run.runs_left > 0 => {
+                        run.runs_left -= 1;
+                        tracing::warn!(%id, executor = %url, "an executor stopped answering; running the query again without it");
+                        if let Some(registry) = &run.registry {
+                            registry.remove(&url);
+                        }
+                        run.placement = placement_of(run.registry.as_ref());
+                        match (run.replan)().await {
+                            Ok(rerun) => run.current = rerun.stream,
+                            Err(e) => {
+                                return Some((Err(DataFusionError::External(Box::new(e))), None));
                             }
                         }
+                        continue;
                     }
-                    None => run.current.next().await,
+                    Event::Silent(url, window) => {
+                        if let Some(registry) = &run.registry {
+                            registry.remove(&url);
+                        }
+                        let err = EngineError::Execution {
+                            message: format!(
+                                "executor {url} stopped answering (no heartbeat for {window:?}) \
+                                 after rows were sent; run the query again"
+                            ),
+                            cause: None,
+                        };
+                        return Some((Err(DataFusionError::External(Box::new(err))), None));
+                    }
                 };
                 match next {
                     Some(Ok(batch)) => {
@@ -179,6 +211,78 @@ impl QueryRun {
             snapshots,
         }
     }
+}
+
+/// What a run waits for next.
+enum Event {
+    Next(Option<Result<RecordBatch, DataFusionError>>),
+    TimedOut,
+    /// An executor the run may be using stopped heartbeating: a stopped or hung process, whose
+    /// streams may never end nor fail.
+    Silent(Url, Duration),
+}
+
+impl Run {
+    async fn next_event(&mut self) -> Event {
+        let deadline = self.deadline;
+        let until_deadline = async move {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            next = self.current.next() => Event::Next(next),
+            () = until_deadline => Event::TimedOut,
+            (url, window) = silence(self.registry.as_ref(), &self.placement) => {
+                Event::Silent(url, window)
+            }
+        }
+    }
+}
+
+/// Completes when an executor of `placement` goes silent, checking once per heartbeat; never
+/// where executors run in this process (see [`ExecutorRegistry::detecting_hangs`]).
+async fn silence(registry: Option<&Arc<ExecutorRegistry>>, placement: &[Url]) -> (Url, Duration) {
+    let Some(registry) = registry.filter(|r| r.detects_hangs()) else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(registry.heartbeat_interval()).await;
+        if let Some((url, window)) = registry.silent_among(placement)
+            && !answers(&url, window.min(MAX_ANSWER_WAIT)).await
+        {
+            return (url, window);
+        }
+    }
+}
+
+/// The longest a silent executor is given to answer before it counts as hung.
+const MAX_ANSWER_WAIT: Duration = Duration::from_secs(5);
+
+/// HTTP/2's client preface and an empty SETTINGS frame.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+/// Whether the process at `url` answers at all within `wait`: its heartbeats may only be late
+/// (a saturated executor), so silence alone does not condemn it. A stopped process still has
+/// its connections accepted by the kernel, but sends nothing; a running one answers the
+/// preface with its own SETTINGS (plaintext) or a TLS alert, or hangs up: any of those is an
+/// answer.
+async fn answers(url: &Url, wait: Duration) -> bool {
+    let Some(addr) = url
+        .socket_addrs(|| None)
+        .ok()
+        .and_then(|a| a.first().copied())
+    else {
+        return false;
+    };
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(H2_PREFACE).await?;
+        let mut reply = [0u8; 1];
+        stream.read(&mut reply).await
+    };
+    matches!(tokio::time::timeout(wait, exchange).await, Ok(Ok(_)))
 }
 
 fn placement_of(registry: Option<&Arc<ExecutorRegistry>>) -> Vec<Url> {
@@ -273,4 +377,36 @@ async fn probe_placement(registry: &Arc<ExecutorRegistry>, placement: &[Url]) ->
         }
     }
     lost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    fn url_of(listener: &TcpListener) -> Url {
+        let addr = listener.local_addr().expect("bound address");
+        Url::parse(&format!("http://{addr}/")).expect("a URL")
+    }
+
+    #[tokio::test]
+    async fn a_process_that_accepts_but_never_answers_counts_as_hung() {
+        // Bound and listening but never accepting: the kernel completes connections, nothing
+        // is ever sent, as with a stopped process.
+        let stopped = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        assert!(!answers(&url_of(&stopped), Duration::from_millis(300)).await);
+
+        let alive = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = url_of(&alive);
+        tokio::spawn(async move {
+            if let Ok((mut socket, _)) = alive.accept().await {
+                let _ = socket.write_all(b"\0").await;
+            }
+        });
+        assert!(answers(&url, Duration::from_secs(5)).await);
+
+        let gone = url_of(&stopped);
+        drop(stopped);
+        assert!(!answers(&gone, Duration::from_millis(300)).await);
+    }
 }
