@@ -94,6 +94,23 @@ async fn explain_shows_stages(cluster: &Cluster) {
     }
 }
 
+/// Starts [`LONG_QUERY`] over Flight SQL; returns once executors run it.
+async fn start_long_query(
+    cluster: &Cluster,
+) -> tokio::task::JoinHandle<Result<Vec<RecordBatch>, String>> {
+    let port = cluster.coordinator.port;
+    let query = tokio::spawn(async move {
+        let client = common::LocalServer::client_for(port).await;
+        common::collect_query(client, LONG_QUERY).await
+    });
+    cluster
+        .wait_until("the query is running on the executors", |r| {
+            r.iter().any(|(_, running, _)| *running > 0)
+        })
+        .await;
+    query
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
@@ -101,16 +118,7 @@ async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
     let expected = baseline_rows(&baseline_context(lake).await, LONG_QUERY).await;
     let mut cluster = Cluster::start(&lake.warehouse, 3, &[]).await;
 
-    let port = cluster.coordinator.port;
-    let query = tokio::spawn(async move {
-        let cluster_client = common::LocalServer::client_for(port).await;
-        common::collect_query(cluster_client, LONG_QUERY).await
-    });
-    cluster
-        .wait_until("the query is running on the executors", |r| {
-            r.iter().any(|(_, running, _)| *running > 0)
-        })
-        .await;
+    let query = start_long_query(&cluster).await;
     let (mut victim, victim_url) = cluster.executors.remove(0);
     victim.kill().expect("SIGKILL the executor");
     let _ = victim.wait();
@@ -175,16 +183,7 @@ async fn a_hung_executor_is_left_behind_and_the_query_still_answers() {
         &["--set", "cluster.heartbeat_timeout_ms=2000"],
     )
     .await;
-    let port = cluster.coordinator.port;
-    let query = tokio::spawn(async move {
-        let client = common::LocalServer::client_for(port).await;
-        common::collect_query(client, LONG_QUERY).await
-    });
-    cluster
-        .wait_until("the query is running on the executors", |r| {
-            r.iter().any(|(_, running, _)| *running > 0)
-        })
-        .await;
+    let query = start_long_query(&cluster).await;
     let registry = cluster.registry().await;
     let busy = registry
         .iter()
@@ -434,16 +433,7 @@ async fn a_terminated_coordinator_finishes_running_queries_and_refuses_new_ones(
     assert_eq!(cluster.coordinator.http_get("/healthz").await.0, 200);
     assert_eq!(cluster.coordinator.http_get("/readyz").await.0, 200);
 
-    let port = cluster.coordinator.port;
-    let query = tokio::spawn(async move {
-        let client = common::LocalServer::client_for(port).await;
-        common::collect_query(client, LONG_QUERY).await
-    });
-    cluster
-        .wait_until("the query is running on the executors", |r| {
-            r.iter().any(|(_, running, _)| *running > 0)
-        })
-        .await;
+    let query = start_long_query(&cluster).await;
     let mut client = cluster.coordinator.flight_client().await;
     cluster.coordinator.terminate();
 

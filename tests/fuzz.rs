@@ -14,8 +14,11 @@ mod common;
 
 use std::time::Duration;
 
-use arrow_flight::sql::{Any, CommandStatementQuery, ProstMessageExt};
-use arrow_flight::{FlightDescriptor, Ticket};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, Any, CommandPreparedStatementQuery, CommandStatementQuery,
+    ProstMessageExt,
+};
+use arrow_flight::{Action, FlightDescriptor, Ticket};
 use common::{LocalServer, collect_query, session, shared_lake};
 use datafusion::common::ScalarValue;
 use datafusion::execution::TaskContext;
@@ -556,8 +559,8 @@ async fn trino_garbage(server: &LocalServer) {
     }
 }
 
-/// Flight SQL: random tickets, random descriptors, and statement commands with random SQL:
-/// each an error status or a result, never a dropped connection.
+/// Flight SQL: random tickets, descriptors and prepared statement handles, and statement
+/// commands with random SQL: each an error status or a result, never a dropped connection.
 async fn flight_garbage(server: &LocalServer) {
     let cases = generate(
         "flight",
@@ -580,11 +583,25 @@ async fn flight_garbage(server: &LocalServer) {
             .await;
         let any = Any {
             type_url: type_url.clone(),
-            value: bytes.into(),
+            value: bytes.clone().into(),
         };
         let _ = raw
             .get_flight_info(FlightDescriptor::new_cmd(any.encode_to_vec()))
             .await;
+        // A prepared statement's handle is the client's to send back: any bytes may come.
+        let prepared = CommandPreparedStatementQuery {
+            prepared_statement_handle: bytes.clone().into(),
+        };
+        let _ = raw
+            .get_flight_info(FlightDescriptor::new_cmd(prepared.as_any().encode_to_vec()))
+            .await;
+        let close = ActionClosePreparedStatementRequest {
+            prepared_statement_handle: bytes.clone().into(),
+        };
+        let action = Action::new("ClosePreparedStatement", close.as_any().encode_to_vec());
+        if let Ok(response) = raw.do_action(action).await {
+            let _ = response.into_inner().collect::<Vec<_>>().await;
+        }
         let command = CommandStatementQuery {
             query: sql,
             transaction_id: None,
