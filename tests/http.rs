@@ -239,6 +239,35 @@ async fn metrics_are_prometheus_text_with_cache_counters() {
     assert_eq!(per_executor("lakegate_executor_running_tasks"), 2, "{text}");
     assert_eq!(per_executor("lakegate_executor_scans_started_total"), 2);
     assert!(text.contains("# TYPE lakegate_executor_lost_total counter"));
+
+    // Every series the chart's Grafana dashboard plots is one this server exports.
+    let dashboard = include_str!("../charts/lakegate/dashboards/lakegate.json");
+    let dashboard: serde_json::Value = serde_json::from_str(dashboard).expect("dashboard JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut plotted = 0;
+    for target in panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+    {
+        let expr = target["expr"].as_str().expect("a PromQL expression");
+        for (at, _) in expr.match_indices("lakegate_") {
+            let name: String = expr[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| text.contains(&format!("# TYPE {base} ")))
+                .unwrap_or(&name);
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "the dashboard plots {name}, which /metrics does not export"
+            );
+            plotted += 1;
+        }
+    }
+    assert!(plotted >= 15, "{plotted} series plotted");
 }
 
 /// A request with `headers` and a text body; the status, the response head (lower case) and

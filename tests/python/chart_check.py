@@ -8,6 +8,7 @@ Exits non-zero, naming the failed check.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -97,7 +98,15 @@ def main():
             text = yaml.safe_dump(kinds)
             check("secret_access_key" not in text.lower(), f"{name}: no secret is inlined")
 
-        toml = kinds["ConfigMap"][0]["data"]["lakegate.toml"]
+        config_maps = {m["metadata"]["name"]: m for m in kinds["ConfigMap"]}
+        toml = config_maps["lg-lakegate"]["data"]["lakegate.toml"]
+        dashboard = config_maps.get("lg-lakegate-dashboard")
+        wanted = values.get("metrics", {}).get("grafanaDashboard", {}).get("enabled", False)
+        check((dashboard is not None) == wanted, f"{name}: a dashboard ConfigMap exactly when asked for")
+        if dashboard:
+            panels = json.loads(dashboard["data"]["lakegate.json"])["panels"]
+            check(dashboard["metadata"]["labels"].get("grafana_dashboard") == "1" and panels,
+                  f"{name}: the dashboard is valid JSON with panels, labelled for Grafana's sidecar")
         tls_secret = values.get("coordinator", {}).get("postgresTlsSecret")
         pod = coordinator["spec"]["template"]["spec"]
         volumes = {v["name"]: v for v in pod["volumes"]}
