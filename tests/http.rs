@@ -540,6 +540,24 @@ async fn queries_are_listed_cancelled_and_shown_on_the_page() {
         "{html}"
     );
     assert!(html.contains(&id) && html.contains("CANCELLED"));
+    assert!(html.contains(&format!("href=\"/ui/query/{id}\"")), "{html}");
+
+    // Each query's page: who, how it ended, its SQL and the plan it ran (distributed when
+    // the scans are big enough to spread; this one is kept whole).
+    let (status, head, html) = exchange(&server, "GET", &format!("/ui/query/{id}"), &[], "").await;
+    let html = String::from_utf8_lossy(&html);
+    assert_eq!(status, 200);
+    assert!(header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")));
+    for part in ["CANCELLED", "l_comment", "IcebergScanExec", "snapshot="] {
+        assert!(html.contains(part), "{part} in\n{html}");
+    }
+    assert!(
+        listed["plan"]
+            .as_str()
+            .is_some_and(|p| p.contains("IcebergScanExec"))
+    );
+    let unknown = "/ui/query/00000000-0000-0000-0000-000000000000";
+    assert_eq!(exchange(&server, "GET", unknown, &[], "").await.0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

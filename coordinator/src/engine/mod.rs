@@ -30,6 +30,7 @@ use datafusion::common::ScalarValue;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionConfig;
+use datafusion_distributed::display_plan_ascii;
 use iceberg::io::FileIO;
 use lakegate_proto::cluster_secret::ClusterSecret;
 use lakegate_proto::tls_channels::TlsChannels;
@@ -330,6 +331,12 @@ impl Engine {
         .await;
         match outcome {
             Ok(Outcome::Rows(mut result)) => {
+                // Drawn now, while the plan is at hand; the executed plan itself is not kept
+                // (its nodes may hold a join's build side).
+                if let Some(plan) = &result.plan {
+                    self.tracker
+                        .set_plan(id, display_plan_ascii(plan.as_ref(), false));
+                }
                 if self.tracker.audits() {
                     self.audit_reads(id, &access, &result.snapshots).await;
                 }

@@ -26,6 +26,8 @@ pub use tracked::Tracked;
 const RECENT: usize = 200;
 /// The longest SQL text kept per query; longer texts are cut (with a marker).
 const MAX_SQL_CHARS: usize = 4096;
+/// A kept plan's text is cut here: recent queries' plans stay bounded in memory.
+const MAX_PLAN_CHARS: usize = 32 * 1024;
 
 /// Where a query is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,6 +79,8 @@ pub struct QueryInfo {
     pub rows: u64,
     pub bytes: u64,
     pub error: Option<String>,
+    /// The distributed plan as EXPLAIN draws it, once planned (shared: lists copy it).
+    pub plan: Option<Arc<str>>,
 }
 
 /// What a cancel request found.
@@ -114,6 +118,7 @@ struct Live {
     started_at: Instant,
     counters: Arc<Counters>,
     cancel: watch::Sender<bool>,
+    plan: Option<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -167,6 +172,19 @@ impl QueryTracker {
         }
     }
 
+    /// Records query `id`'s plan as drawn for its page, cut to [`MAX_PLAN_CHARS`].
+    pub fn set_plan(&self, id: QueryId, plan: String) {
+        let plan = if plan.chars().count() > MAX_PLAN_CHARS {
+            let cut: String = plan.chars().take(MAX_PLAN_CHARS).collect();
+            format!("{cut}…")
+        } else {
+            plan
+        };
+        if let Some(live) = self.lock().live.get_mut(&id) {
+            live.plan = Some(plan.into());
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -200,6 +218,7 @@ impl QueryTracker {
                 started_at: Instant::now(),
                 counters: counters.clone(),
                 cancel,
+                plan: None,
             },
         );
         Tracked {
@@ -258,6 +277,7 @@ impl QueryTracker {
                 rows: live.counters.rows.load(Ordering::Relaxed),
                 bytes: live.counters.bytes.load(Ordering::Relaxed),
                 error: None,
+                plan: live.plan.clone(),
             })
             .collect();
         live.sort_by_key(|q| q.started);
@@ -360,6 +380,7 @@ impl QueryTracker {
             rows: live.counters.rows.load(Ordering::Relaxed),
             bytes: live.counters.bytes.load(Ordering::Relaxed),
             error,
+            plan: live.plan,
         };
         inner.metrics.result_rows += info.rows;
         inner.metrics.result_bytes += info.bytes;

@@ -9,8 +9,9 @@
 //! * `GET /v1/catalogs[/{c}/schemas[/{s}/tables[/{t}]]]`: catalog browsing ([`catalog`]).
 //! * `PUT/GET/DELETE /v1/saved/{name}`, `GET /v1/saved/{name}/result`: saved queries with
 //!   ETags that revalidate without running anything ([`saved`]).
-//! * `GET /v1/queries[/{id}]`, `DELETE /v1/queries/{id}`, and a page at `/`: running and
-//!   recent queries, cancellation ([`queries`]).
+//! * `GET /v1/queries[/{id}]`, `DELETE /v1/queries/{id}`, a page at `/` and one per query at
+//!   `/ui/query/{id}` (its distributed plan): running and recent queries, cancellation
+//!   ([`queries`]).
 //! * `GET /metrics`: Prometheus text: queries by state and front end, latency histograms,
 //!   executors registered, result cache counters and size ([`metrics`]).
 //! * `POST /v1/admin/refresh`: forget cached catalog listings and table metadata now, so the
@@ -66,6 +67,7 @@ pub fn router(
 ) -> Router {
     Router::new()
         .route("/", get(queries::page))
+        .route("/ui/query/{id}", get(queries::detail))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/admin/refresh", post(refresh))

@@ -1,5 +1,6 @@
 //! Operations on queries: `GET /v1/queries` (running, then recent), `GET /v1/queries/{id}`,
-//! `DELETE /v1/queries/{id}` (cancel), and `GET /`, a page listing them for a browser. Users
+//! `DELETE /v1/queries/{id}` (cancel), `GET /`, a page listing them for a browser, and
+//! `GET /ui/query/{id}`, one query's page with its distributed plan. Users
 //! see and cancel their own queries; operators (`auth.operators`, everyone in open mode) all.
 
 use std::fmt::Write as _;
@@ -57,35 +58,21 @@ pub async fn cancel(
     }
 }
 
-/// The page at `/`: the queries the caller may see, refreshed every few seconds. Browsers
-/// are asked for Basic credentials when the gateway needs them.
+/// The page at `/`: the queries the caller may see, refreshed every few seconds, each linked
+/// to its own page. Browsers are asked for Basic credentials when the gateway needs them.
 pub async fn page(
     State(shared): State<Shared>,
     caller: Result<Caller, (StatusCode, Json<Value>)>,
 ) -> Response {
-    let principal = match caller {
-        Ok(Caller(principal)) => principal,
-        Err(refused) => {
-            let mut response = refused.into_response();
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"lakegate\""),
-            );
-            return response;
-        }
+    let principal = match signed_in(caller) {
+        Ok(principal) => principal,
+        Err(refused) => return *refused,
     };
     let queries = visible(&shared, &principal);
-    let mut html = String::new();
+    let mut html = head("lakegate queries", Some(PAGE_REFRESH_SECS));
     let _ = write!(
         html,
-        "<!doctype html><html><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"{PAGE_REFRESH_SECS}\">\
-         <title>lakegate queries</title><style>\
-         body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;width:100%}}\
-         td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}\
-         td.sql{{font-family:monospace;white-space:pre-wrap;max-width:60em}}\
-         .RUNNING,.PLANNING{{color:#06c}}.FAILED{{color:#c00}}.CANCELLED{{color:#a60}}\
-         </style></head><body><h1>lakegate</h1><p>{} queries running, {} shown; signed in as {}.</p>\
+        "<h1>lakegate</h1><p>{} queries running, {} shown; signed in as {}.</p>\
          <table><tr><th>id</th><th>state</th><th>user</th><th>front end</th><th>elapsed</th>\
          <th>rows</th><th>bytes</th><th>SQL</th></tr>",
         queries.iter().filter(|q| !q.state.is_done()).count(),
@@ -95,24 +82,116 @@ pub async fn page(
     for query in &queries {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{}</td>\
-             <td>{:.3} s</td><td>{}</td><td>{}</td><td class=\"sql\">{}{}</td></tr>",
-            query.id,
+            "<tr><td><a href=\"/ui/query/{id}\">{id}</a></td><td class=\"{state}\">{state}</td>\
+             <td>{}</td><td>{}</td><td>{:.3} s</td><td>{}</td><td>{}</td>\
+             <td class=\"sql\">{}{}</td></tr>",
             escape(&query.user),
             query.front_end,
             query.elapsed.as_secs_f64(),
             query.rows,
             query.bytes,
             escape(&query.sql),
-            query
-                .error
-                .as_deref()
-                .map(|e| format!("<br><b>{}</b>", escape(e)))
-                .unwrap_or_default(),
+            failure(query),
+            id = query.id,
             state = query.state.as_str(),
         );
     }
     html.push_str("</table></body></html>\n");
+    html_response(html)
+}
+
+/// `/ui/query/{id}`: one query as an operator looks into it, like Trino's query detail: who,
+/// when, how long it queued and ran, what it returned, how it failed, and the distributed plan
+/// it runs (stages, tasks, scans) as EXPLAIN draws it.
+pub async fn detail(
+    State(shared): State<Shared>,
+    caller: Result<Caller, (StatusCode, Json<Value>)>,
+    QueryIdPath(id): QueryIdPath,
+) -> Response {
+    let principal = match signed_in(caller) {
+        Ok(principal) => principal,
+        Err(refused) => return *refused,
+    };
+    let Some(query) = visible(&shared, &principal)
+        .into_iter()
+        .find(|q| q.id == id)
+    else {
+        return not_found(id);
+    };
+    let refresh = (!query.state.is_done()).then_some(PAGE_REFRESH_SECS);
+    let mut html = head(&format!("lakegate query {id}"), refresh);
+    let started: chrono::DateTime<chrono::Utc> = query.started.into();
+    let _ = writeln!(
+        html,
+        "<p><a href=\"/\">all queries</a></p><h1>Query {id}</h1><table>\
+         <tr><th>state</th><td class=\"{state}\">{state}{}</td></tr>\
+         <tr><th>user</th><td>{}</td></tr><tr><th>front end</th><td>{}</td></tr>\
+         <tr><th>started</th><td>{}</td></tr><tr><th>queued</th><td>{:.3} s</td></tr>\
+         <tr><th>elapsed</th><td>{:.3} s</td></tr><tr><th>rows</th><td>{}</td></tr>\
+         <tr><th>bytes</th><td>{}</td></tr></table><h2>SQL</h2><pre>{}</pre><h2>Plan</h2><pre>{}</pre>\
+         </body></html>",
+        failure(&query),
+        escape(&query.user),
+        query.front_end,
+        started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        query.queued.as_secs_f64(),
+        query.elapsed.as_secs_f64(),
+        query.rows,
+        query.bytes,
+        escape(&query.sql),
+        query
+            .plan
+            .as_deref()
+            .map(escape)
+            .unwrap_or_else(|| "not planned".into()),
+        state = query.state.as_str(),
+    );
+    html_response(html)
+}
+
+/// The caller of a page, or the 401 that makes a browser ask for Basic credentials.
+fn signed_in(
+    caller: Result<Caller, (StatusCode, Json<Value>)>,
+) -> Result<Principal, Box<Response>> {
+    caller
+        .map(|Caller(principal)| principal)
+        .map_err(|refused| {
+            let mut response = refused.into_response();
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"lakegate\""),
+            );
+            Box::new(response)
+        })
+}
+
+/// A page's head and the start of its body; pages of running queries reload themselves.
+fn head(title: &str, refresh_secs: Option<u32>) -> String {
+    let refresh = refresh_secs
+        .map(|secs| format!("<meta http-equiv=\"refresh\" content=\"{secs}\">"))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">{refresh}\
+         <title>{}</title><style>\
+         body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;width:100%}}\
+         td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}\
+         td.sql,pre{{font-family:monospace;white-space:pre-wrap;max-width:60em}}\
+         .RUNNING,.PLANNING{{color:#06c}}.FAILED{{color:#c00}}.CANCELLED{{color:#a60}}\
+         </style></head><body>",
+        escape(title)
+    )
+}
+
+/// A failed query's error, for after its state.
+fn failure(query: &QueryInfo) -> String {
+    query
+        .error
+        .as_deref()
+        .map(|e| format!("<br><b>{}</b>", escape(e)))
+        .unwrap_or_default()
+}
+
+fn html_response(html: String) -> Response {
     let mut response = html.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -145,6 +224,7 @@ pub(super) fn to_json(query: &QueryInfo) -> Value {
         "rows": query.rows,
         "bytes": query.bytes,
         "error": query.error,
+        "plan": query.plan.as_deref(),
     })
 }
 
