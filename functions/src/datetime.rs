@@ -1,6 +1,6 @@
 //! Trino's date and time functions DataFusion lacks or spells differently: `date_diff` by
 //! calendar unit, MySQL-style `date_format`/`date_parse`, ISO 8601 dates,
-//! `last_day_of_month`, `human_readable_seconds`.
+//! `last_day_of_month`, `human_readable_seconds`, `from_unixtime_nanos`.
 
 use std::sync::Arc;
 
@@ -28,7 +28,26 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("last_day_of_month", &[1], date, last_day_of_month),
         ArrayFunction::udf("human_readable_seconds", &[1], text, human_readable_seconds),
         ArrayFunction::udf("timezone", &[1], text, timezone),
+        ArrayFunction::udf("from_unixtime_nanos", &[1], utc_nanos, from_unixtime_nanos),
     ]
+}
+
+/// `timestamp(9) with time zone` in UTC.
+fn utc_nanos(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Timestamp(
+        TimeUnit::Nanosecond,
+        Some("UTC".into()),
+    ))
+}
+
+/// Nanoseconds since the epoch as an instant in UTC: the integers themselves, relabelled.
+fn from_unixtime_nanos(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let nanos = cast(&args[0], &DataType::Int64)?;
+    let nanos = nanos.as_primitive::<arrow::datatypes::Int64Type>();
+    let instants =
+        arrow::array::TimestampNanosecondArray::new(nanos.values().clone(), nanos.nulls().cloned())
+            .with_timezone("UTC");
+    Ok(Arc::new(instants))
 }
 
 /// The type of the second argument: `date_trunc` keeps a date a date.

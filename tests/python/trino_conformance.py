@@ -184,11 +184,36 @@ def arrow_shaped(value, arrow_type):
     return value
 
 
+def nanos_as_text(table):
+    """Nanosecond timestamps as Trino prints them: Python's datetime stops at microseconds."""
+    import datetime
+    import zoneinfo
+
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if not (pa.types.is_timestamp(kind) and kind.unit == "ns"):
+            continue
+        zone = zoneinfo.ZoneInfo(kind.tz) if kind.tz else None
+        texts = []
+        for nanos in table.column(i).cast(pa.int64()).to_pylist():
+            if nanos is None:
+                texts.append(None)
+                continue
+            seconds, fraction = divmod(nanos, 10**9)
+            moment = datetime.datetime.fromtimestamp(seconds, tz=zone or datetime.timezone.utc)
+            text = f"{moment:%Y-%m-%d %H:%M:%S}.{fraction:09d}"
+            texts.append(f"{text} {kind.tz}" if zone else text)
+        table = table.set_column(i, field.name, pa.array(texts, pa.string()))
+    return table
+
+
 def answer(cursor, sql):
     cursor.execute(sql)
     if hasattr(cursor, "fetch_arrow_table"):
         # ADBC: maps as dicts and structs as tuples, as the Trino client shows them.
-        table = cursor.fetch_arrow_table()
+        table = nanos_as_text(cursor.fetch_arrow_table())
         types = [f.type for f in table.schema]
         rows = [
             [arrow_shaped(v, t) for v, t in zip(r.values(), types)]

@@ -1,6 +1,8 @@
 //! Trino syntax sqlparser has no parse for, respelled token by token before parsing:
-//! `VALUES 1, 2` (rows without parentheses) as `VALUES (1), (2)`, and the type `ARRAY(T)` as
-//! `ARRAY<T>`. Text with neither is returned as it came, so error positions stay exact.
+//! `VALUES 1, 2` (rows without parentheses) as `VALUES (1), (2)`, the type `ARRAY(T)` as
+//! `ARRAY<T>`, `trim(LEADING FROM s)` (no characters named: spaces) as
+//! `trim(LEADING ' ' FROM s)`, and `10_000` as `10000`. Text with none of them is returned as it
+//! came, so error positions stay exact.
 
 use std::borrow::Cow;
 
@@ -32,13 +34,32 @@ pub fn respelled(sql: &str) -> Cow<'_, str> {
         .filter(|&i| !matches!(tokens[i], Token::Whitespace(_)))
         .collect();
     for (k, &i) in code.iter().enumerate() {
+        if let Token::Number(digits, _) = &tokens[i]
+            && digits.contains('_')
+        {
+            // `10_000_000`: the tokenizer takes the underscores, the planner would not.
+            out[i] = digits.replace('_', "");
+            changed = true;
+            continue;
+        }
         let Some(&next) = code.get(k + 1) else {
             continue;
         };
         let Token::Word(word) = &tokens[i] else {
             continue;
         };
-        if word.keyword == Keyword::ARRAY && tokens[next] == Token::LParen {
+        if matches!(
+            word.keyword,
+            Keyword::LEADING | Keyword::TRAILING | Keyword::BOTH
+        ) && matches!(&tokens[next], Token::Word(w) if w.keyword == Keyword::FROM)
+            && k >= 2
+            && tokens[code[k - 1]] == Token::LParen
+            && matches!(&tokens[code[k - 2]], Token::Word(w) if w.keyword == Keyword::TRIM)
+        {
+            // `trim(LEADING FROM s)`: Trino trims spaces when no characters are named.
+            out[i] = format!("{word} ' '");
+            changed = true;
+        } else if word.keyword == Keyword::ARRAY && tokens[next] == Token::LParen {
             if let Some(close) = matching(&tokens, &code[k + 1..]) {
                 out[next] = "<".into();
                 out[close] = ">".into();
@@ -125,5 +146,17 @@ mod tests {
         );
         assert_eq!(respelled("SELECT ARRAY[1, 2]"), "SELECT ARRAY[1, 2]");
         assert_eq!(respelled("VALUES (1), (2)"), "VALUES (1), (2)");
+        assert_eq!(
+            respelled("SELECT trim(LEADING FROM '  a'), trim(both FROM s)"),
+            "SELECT trim(LEADING ' ' FROM '  a'), trim(both ' ' FROM s)"
+        );
+        assert_eq!(
+            respelled("SELECT 13_700_000 >= 1_0.5"),
+            "SELECT 13700000 >= 10.5"
+        );
+        assert_eq!(
+            respelled("SELECT trim(TRAILING 'x' FROM s)"),
+            "SELECT trim(TRAILING 'x' FROM s)"
+        );
     }
 }
