@@ -12,6 +12,7 @@
 //! ```
 
 mod command;
+mod liveness;
 mod outcome;
 mod panics;
 mod policy;
