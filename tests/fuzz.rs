@@ -477,22 +477,7 @@ async fn postgres_garbage(server: &LocalServer) {
         let mut reply = [0u8; 4096];
         let _ = tokio::time::timeout(Duration::from_millis(50), stream.read(&mut reply)).await;
     }
-    let output = std::process::Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &server.postgres_port.to_string()])
-        .args([
-            "-U",
-            "ana",
-            "-d",
-            "lake",
-            "-X",
-            "-A",
-            "-t",
-            "-c",
-            "SELECT 41 + 1",
-        ])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("run psql");
+    let output = common::psql(server, None, &["SELECT 41 + 1"]);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         "42",

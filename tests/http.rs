@@ -556,6 +556,10 @@ async fn queries_are_listed_cancelled_and_shown_on_the_page() {
             .as_str()
             .is_some_and(|p| p.contains("IcebergScanExec"))
     );
+    // The polled list leaves plans out.
+    let (_, all) = get_json(&server, "/v1/queries").await;
+    let all = all["queries"].as_array().expect("queries");
+    assert!(!all.is_empty() && all.iter().all(|q| q.get("plan").is_none()));
     let unknown = "/ui/query/00000000-0000-0000-0000-000000000000";
     assert_eq!(exchange(&server, "GET", unknown, &[], "").await.0, 404);
 }

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{LocalServer, collect_query, rows, shared_lake};
+use common::{LocalServer, collect_query, psql, rows, shared_lake, text};
 use serde_json::Value;
 
 /// Small enough to test cheaply, large enough for the chains below.
@@ -39,20 +37,6 @@ async fn trino(server: &LocalServer, sql: &str) -> (u16, Value) {
         .http_request("POST", "/v1/statement", &headers, sql.as_bytes())
         .await;
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-fn psql(server: &LocalServer, sql: &str) -> (String, String) {
-    let output = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &server.postgres_port.to_string()])
-        .args(["-U", "ana", "-d", "lake", "-X", "-A", "-t"])
-        .args(["-v", "VERBOSITY=verbose", "-c", sql])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("run psql");
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 async fn still_answers(server: &LocalServer) {
@@ -87,7 +71,7 @@ async fn sql_over_its_size_limit_is_refused_on_every_front_end() {
         "{err}"
     );
 
-    let (_, stderr) = psql(&server, &sql);
+    let (_, stderr) = text(&psql(&server, None, &[&sql]));
     assert!(stderr.contains("54000"), "{stderr}");
 
     let request = serde_json::json!({ "sql": sql }).to_string();
@@ -125,7 +109,7 @@ async fn deep_expressions_answer_up_to_the_limit_and_are_refused_past_it() {
     let (_, body) = trino(&server, &deep).await;
     assert_eq!(body["error"]["errorName"], "QUERY_TEXT_TOO_LARGE", "{body}");
     assert_eq!(body["error"]["errorLocation"]["lineNumber"], 1);
-    let (_, stderr) = psql(&server, &deep);
+    let (_, stderr) = text(&psql(&server, None, &[&deep]));
     assert!(stderr.contains("54001"), "{stderr}");
 
     // Parentheses nest in the parser, which takes 50 levels.

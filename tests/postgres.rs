@@ -7,38 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{LocalServer, shared_lake};
+use common::{LocalServer, psql, shared_lake, text};
 use iceberg::spec::{PrimitiveType, Type};
 use iceberg::{Catalog, NamespaceIdent, TableIdent};
 use lakegate::tpch::QUERIES;
-
-/// `psql` on the server's PostgreSQL port, unaligned, tuples only, verbose errors (with their
-/// SQLSTATE), one `-c` per statement.
-fn psql(server: &LocalServer, password: Option<&str>, statements: &[&str]) -> Output {
-    let mut command = Command::new("psql");
-    command
-        .args(["-h", "127.0.0.1", "-p", &server.postgres_port.to_string()])
-        .args(["-U", "ana", "-d", "lake", "-X", "-A", "-t", "-F", "|"])
-        .args(["-v", "VERBOSITY=verbose", "-v", "ON_ERROR_STOP=1"])
-        .env("PGCONNECT_TIMEOUT", "10");
-    match password {
-        Some(password) => command.env("PGPASSWORD", password),
-        None => command.env_remove("PGPASSWORD"),
-    };
-    for statement in statements {
-        command.args(["-c", statement]);
-    }
-    command.output().expect("run psql (postgresql-client)")
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_runs_tpch_q1_with_the_rust_clients_answer() {

@@ -113,33 +113,25 @@ impl QueryRun {
                         };
                         return Some((Err(DataFusionError::External(Box::new(err))), None));
                     }
-                    Event::Silent(url, _) if !run.sent_rows && run.runs_left > 0 => {
-                        run.runs_left -= 1;
-                        tracing::warn!(%id, executor = %url, "an executor stopped answering; running the query again without it");
-                        if let Some(registry) = &run.registry {
-                            registry.remove(&url);
-                        }
-                        run.placement = placement_of(run.registry.as_ref());
-                        match (run.replan)().await {
-                            Ok(rerun) => run.current = rerun.stream,
-                            Err(e) => {
-                                return Some((Err(DataFusionError::External(Box::new(e))), None));
-                            }
-                        }
-                        continue;
-                    }
                     Event::Silent(url, window) => {
                         if let Some(registry) = &run.registry {
                             registry.remove(&url);
                         }
-                        let err = EngineError::Execution {
-                            message: format!(
-                                "executor {url} stopped answering (no heartbeat for {window:?}) \
-                                 after rows were sent; run the query again"
-                            ),
-                            cause: None,
-                        };
-                        return Some((Err(DataFusionError::External(Box::new(err))), None));
+                        if !run.can_rerun() {
+                            let err = EngineError::Execution {
+                                message: format!(
+                                    "executor {url} stopped answering (no heartbeat for \
+                                     {window:?}) after rows were sent; run the query again"
+                                ),
+                                cause: None,
+                            };
+                            return Some((Err(DataFusionError::External(Box::new(err))), None));
+                        }
+                        tracing::warn!(%id, executor = %url, "an executor stopped answering; running the query again without it");
+                        if let Err(e) = run.rerun().await {
+                            return Some((Err(DataFusionError::External(Box::new(e))), None));
+                        }
+                        continue;
                     }
                 };
                 match next {
@@ -148,19 +140,13 @@ impl QueryRun {
                         return Some((Ok(batch), Some(run)));
                     }
                     Some(Err(err))
-                        if !run.sent_rows
-                            && run.runs_left > 0
+                        if run.can_rerun()
                             && lost_an_executor(run.registry.as_ref(), &run.placement, &err)
                                 .await =>
                     {
-                        run.runs_left -= 1;
                         tracing::warn!(%id, error = %err, "an executor was lost; running the query again");
-                        run.placement = placement_of(run.registry.as_ref());
-                        match (run.replan)().await {
-                            Ok(rerun) => run.current = rerun.stream,
-                            Err(e) => {
-                                return Some((Err(DataFusionError::External(Box::new(e))), None));
-                            }
+                        if let Err(e) = run.rerun().await {
+                            return Some((Err(DataFusionError::External(Box::new(e))), None));
                         }
                     }
                     Some(Err(err)) => {
@@ -216,6 +202,19 @@ enum Event {
 }
 
 impl Run {
+    /// Whether a failed or stuck run may start over: nothing was sent yet and runs are left.
+    fn can_rerun(&self) -> bool {
+        !self.sent_rows && self.runs_left > 0
+    }
+
+    /// Plans the query again on the executors now placeable and carries on with that run.
+    async fn rerun(&mut self) -> Result<(), EngineError> {
+        self.runs_left -= 1;
+        self.placement = placement_of(self.registry.as_ref());
+        self.current = (self.replan)().await?.stream;
+        Ok(())
+    }
+
     async fn next_event(&mut self) -> Event {
         let deadline = self.deadline;
         let until_deadline = async move {

@@ -1,12 +1,10 @@
 //! Request bodies under `server.max_request_bytes`: a larger one is refused with 413 and a JSON
 //! error naming the limit, before any of it is parsed.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// The limit, as the router's layer put it on every request.
 #[derive(Debug, Clone, Copy)]
@@ -35,8 +33,7 @@ impl<S: Send + Sync> FromRequest<S> for LimitedBody {
                     ),
                     _ => ("MALFORMED_REQUEST", rejection.body_text()),
                 };
-                let body = json!({ "error": { "code": code, "message": message } });
-                (status, Json(body)).into_response()
+                super::error(status, code, message).into_response()
             })
     }
 }
