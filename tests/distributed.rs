@@ -1,6 +1,7 @@
 //! A coordinator and executors as separate processes on loopback: TPC-H answers with 1, 2 and
-//! 3 executors, leaf work on several of them, a killed or hung executor costing a retry, a
-//! restarted coordinator finding its executors again, a cancelled query leaving no task behind,
+//! 3 executors, leaf work on several of them, a killed or hung executor costing a retry (also
+//! after rows were sent), a restarted coordinator finding its executors again and its lost
+//! queries reported as such, a cancelled query leaving no task behind,
 //! and a cluster secret guarding executors and the registry.
 
 mod common;
@@ -135,9 +136,115 @@ async fn a_killed_executor_costs_a_retry_not_a_wrong_answer() {
         .await;
 }
 
+/// Streams its rows over seconds in a debug build from join tasks on every executor: each
+/// line's comment, made long and scrubbed by a regular expression after the join. (A plain
+/// scan would stay whole on the coordinator: nothing to shuffle.)
+const STREAMING_QUERY: &str = "SELECT l.l_orderkey, l.l_linenumber, o.o_orderstatus, \
+                               length(regexp_replace(repeat(l.l_comment, 150), '[aeiou]+', '-')) AS n \
+                               FROM lineitem l JOIN orders o ON l.l_orderkey = o.o_orderkey";
+
+/// An executor killed after the client has read rows: the query is rerun at the same snapshots
+/// on the executors left and carries on after the rows already sent, so the client ends with
+/// the whole answer, each row once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_executor_killed_after_rows_were_sent_still_gives_the_whole_answer() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let expected = baseline_rows(&baseline_context(lake).await, STREAMING_QUERY).await;
+    let mut cluster = Cluster::start(&lake.warehouse, 3, &["--set", "query.batch_size=256"]).await;
+
+    let (first, rest) = kill_a_busy_executor_after_the_first_batch(&mut cluster).await;
+    let mut actual = vec![first];
+    actual.extend(rest.expect("the query survives losing an executor after rows were sent"));
+    assert_same_rows(
+        "executor killed after rows",
+        STREAMING_QUERY,
+        &expected,
+        &actual,
+    );
+    let (status, metrics) = cluster.coordinator.http_get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("lakegate_query_reruns_total{after_rows=\"true\"} 1"),
+        "one rerun after rows in\n{metrics}"
+    );
+}
+
+/// With `query.resume_max_rows = 0` nothing sent is remembered: the same loss ends the query
+/// with an error telling the client it was lost and may be run again (gRPC UNAVAILABLE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_that_cannot_resume_fails_as_lost_and_retryable() {
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let lake = shared_lake().await;
+    let mut cluster = Cluster::start(
+        &lake.warehouse,
+        3,
+        &[
+            "--set",
+            "query.batch_size=256",
+            "--set",
+            "query.resume_max_rows=0",
+        ],
+    )
+    .await;
+    let (_, rest) = kill_a_busy_executor_after_the_first_batch(&mut cluster).await;
+    match rest {
+        Err(arrow_flight::error::FlightError::Tonic(status)) => assert!(
+            status.code() == tonic::Code::Unavailable
+                && status.message().contains("was lost")
+                && status.message().contains("query.resume_max_rows"),
+            "{status}"
+        ),
+        Err(other) => panic!("not a gRPC status: {other}"),
+        Ok(_) => panic!("the query answered without the rows of the killed executor"),
+    }
+}
+
+/// Starts [`STREAMING_QUERY`] over Flight SQL, reads its first batch, SIGKILLs an executor
+/// still running tasks, and reads the rest.
+async fn kill_a_busy_executor_after_the_first_batch(
+    cluster: &mut Cluster,
+) -> (
+    RecordBatch,
+    Result<Vec<RecordBatch>, arrow_flight::error::FlightError>,
+) {
+    let mut client = cluster.coordinator.flight_client().await;
+    let info = client
+        .execute(STREAMING_QUERY.to_string(), None)
+        .await
+        .expect("plan");
+    let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+    let mut stream = client.do_get(ticket).await.expect("do_get");
+    let first = stream
+        .next()
+        .await
+        .expect("a first batch")
+        .expect("the first batch reads");
+    assert!(first.num_rows() > 0);
+
+    let registry = cluster.registry().await;
+    let busy = registry
+        .iter()
+        .find(|(_, running, _)| *running > 0)
+        .map(|(url, _, _)| url.clone())
+        .unwrap_or_else(|| panic!("an executor still busy after the first batch: {registry:?}"));
+    let at = cluster
+        .executors
+        .iter()
+        .position(|(_, url)| *url == busy)
+        .unwrap_or_else(|| panic!("{busy} among {:?}", cluster.executors));
+    let (mut victim, _) = cluster.executors.remove(at);
+    victim.kill().expect("SIGKILL the executor");
+    let _ = victim.wait();
+    let rest = stream.try_collect::<Vec<_>>().await;
+    (first, rest)
+}
+
 /// A coordinator that crashes and is replaced at its address gets its executors back within
 /// two heartbeats (each re-registers with its next heartbeat; nothing is persisted) and
-/// answers right on them.
+/// answers right on them. Clients of queries the crashed one held get an error saying the
+/// query was lost and may be run again (gRPC UNAVAILABLE; Trino's REMOTE_HOST_GONE, an
+/// INTERNAL_ERROR), not "unknown query".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executors_come_back_to_a_restarted_coordinator_within_two_heartbeats() {
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
@@ -154,6 +261,26 @@ async fn executors_come_back_to_a_restarted_coordinator_within_two_heartbeats() 
     cluster
         .wait_until("two executors registered", |r| r.len() == 2)
         .await;
+    // Held when the coordinator dies: a Flight ticket not fetched yet, a Trino query's next page.
+    let mut flight = cluster.coordinator.flight_client().await;
+    let info = flight.execute(sql.to_string(), None).await.expect("plan");
+    let ticket = info.endpoint[0].ticket.clone().expect("a ticket");
+    let (status, body) = cluster
+        .coordinator
+        .http_request(
+            "POST",
+            "/v1/statement",
+            &[("X-Trino-User", "alice")],
+            sql.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let submitted: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let next_uri = submitted["nextUri"]
+        .as_str()
+        .expect("a nextUri")
+        .to_string();
+    let next_path = &next_uri[next_uri.find("/v1/").expect("a /v1/ path")..];
 
     cluster.restart_coordinator();
     let restarted = std::time::Instant::now();
@@ -167,6 +294,34 @@ async fn executors_come_back_to_a_restarted_coordinator_within_two_heartbeats() 
     );
     let actual = run_flight(&cluster, sql).await;
     assert_same_rows("after a coordinator restart", sql, &expected, &actual);
+
+    let mut flight = cluster.coordinator.flight_client().await;
+    let error = match flight.do_get(ticket).await {
+        Ok(stream) => match stream.try_collect::<Vec<_>>().await {
+            Ok(_) => panic!("a ticket of the crashed coordinator was served"),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    match &error {
+        arrow_flight::error::FlightError::Tonic(status) => assert!(
+            status.code() == tonic::Code::Unavailable && status.message().contains("restarted"),
+            "{status}"
+        ),
+        other => panic!("not a gRPC status: {other}"),
+    }
+    let (code, body) = cluster.coordinator.http_get(next_path).await;
+    assert_eq!(code, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(page["stats"]["state"], "FAILED", "{page}");
+    assert_eq!(page["error"]["errorName"], "REMOTE_HOST_GONE", "{page}");
+    assert_eq!(page["error"]["errorType"], "INTERNAL_ERROR", "{page}");
+    assert!(
+        page["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("restarted")),
+        "{page}"
+    );
 }
 
 /// An executor that hangs mid-query (SIGSTOP: it neither fails nor finishes its streams, it

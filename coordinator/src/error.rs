@@ -101,6 +101,10 @@ pub enum EngineError {
     /// Queries are distributed and no executor is registered and healthy.
     #[error("no executor is available to run the query")]
     NoExecutors,
+    /// The query cannot go on through no fault of its own (a restarted coordinator, an
+    /// executor lost past what a rerun can make good): running it again will do.
+    #[error("query {query} was lost: {reason}; run it again")]
+    QueryLost { query: String, reason: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -117,6 +121,15 @@ impl EngineError {
             EngineError::Statement(StatementError::TooDeep { position, .. }) => Some(*position),
             _ => None,
         }
+    }
+
+    /// What a client asking for query `id` gets where the id is unknown because the coordinator
+    /// that made it restarted; `None` for an id of this process (it ended or expired).
+    pub fn lost_in_restart(id: crate::query::QueryId) -> Option<Self> {
+        (!id.began_here()).then(|| EngineError::QueryLost {
+            query: id.to_string(),
+            reason: "the coordinator that planned it restarted".into(),
+        })
     }
 
     /// Classifies an error DataFusion raised while planning.

@@ -9,12 +9,30 @@ use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use crate::catalog::{SnapshotId, TableRef};
 
 /// Identifies one query from planning to its last batch (logs, tickets, cancellation).
+///
+/// A random (v4) UUID whose first 4 bytes are this process's start stamp: a ticket or a
+/// result URI naming a query of a coordinator since restarted is told from one that never
+/// existed, and the client learns its query was lost rather than that it made it up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QueryId(uuid::Uuid);
 
+/// Drawn once per process.
+fn start_stamp() -> [u8; 4] {
+    static STAMP: std::sync::OnceLock<[u8; 4]> = std::sync::OnceLock::new();
+    *STAMP.get_or_init(rand::random)
+}
+
 impl QueryId {
     pub fn new() -> Self {
-        Self(uuid::Uuid::new_v4())
+        let mut bytes: [u8; 16] = rand::random();
+        bytes[..4].copy_from_slice(&start_stamp());
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    /// Whether this process made the id (so a query it does not know ended or expired here,
+    /// rather than with a coordinator that restarted).
+    pub fn began_here(&self) -> bool {
+        self.0.as_bytes()[..4] == start_stamp()
     }
 
     /// The 16 bytes of the id, for binary handles such as Flight tickets.
@@ -66,5 +84,22 @@ impl fmt::Debug for QueryResult {
             .field("schema", &self.schema)
             .field("snapshots", &self.snapshots)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_tell_this_process_from_another() {
+        let id = QueryId::new();
+        assert!(id.began_here());
+        assert_ne!(id, QueryId::new());
+        assert_eq!(id.to_string().parse::<QueryId>().ok(), Some(id));
+        let mut other = *id.as_bytes();
+        other[0] ^= 0xff;
+        let other = QueryId::from_bytes(&other).expect("16 bytes");
+        assert!(!other.began_here());
     }
 }

@@ -311,8 +311,12 @@ pub struct QueryConfig {
     pub ticket_ttl_secs: u64,
     /// A query running longer is cancelled; 0 means no limit.
     pub timeout_secs: u64,
-    /// Runs of a query that lost an executor before any row reached the client.
+    /// Runs of a query that lost an executor, the first included.
     pub max_attempts: usize,
+    /// Rows of a result remembered (a 16-byte fingerprint each, while the query runs) so that
+    /// a rerun after a lost executor carries on after those already sent; a query that sent
+    /// more fails instead. 0: rerun only before the first row.
+    pub resume_max_rows: usize,
     /// Memory one query may hold on each executor (all its fragments there together) before
     /// it fails or spills; 0 is unbounded. The coordinator sends it with every fragment; an
     /// executor uses its own value only for a coordinator that sends none.
@@ -338,6 +342,7 @@ impl Default for QueryConfig {
             ticket_ttl_secs: 300,
             timeout_secs: 0,
             max_attempts: 3,
+            resume_max_rows: 1_000_000,
             memory_limit_bytes: 0,
             default_dialect: DialectName::Standard,
             max_sql_bytes: 1_000_000,

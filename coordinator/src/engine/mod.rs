@@ -17,6 +17,7 @@ mod outcome;
 mod panics;
 mod policy;
 mod read;
+mod resume;
 mod run;
 mod services;
 mod state;
@@ -39,7 +40,7 @@ use tracing::Instrument;
 
 pub use outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};
 pub use read::Described;
-pub use run::RunLimits;
+pub use run::{Reruns, RunLimits};
 pub use services::{CatalogBrowser, Health, QueryAdmin};
 
 use crate::access::{AccessControl, AccessView};
@@ -47,7 +48,7 @@ use crate::admission::Admission;
 use crate::audit::AuditLog;
 use crate::auth::Principal;
 use crate::cache::ResultCache;
-use crate::catalog::{Lake, connect_catalog, file_io};
+use crate::catalog::{Lake, SnapshotPins, connect_catalog, file_io};
 use crate::config::Config;
 use crate::dialect::{DialectName, Dialects};
 use crate::error::EngineError;
@@ -85,6 +86,8 @@ pub struct Engine {
     admission: Arc<Admission>,
     /// How large and deep a statement may be.
     sql_limits: SqlLimits,
+    /// Reruns after lost executors, counted for `/metrics`.
+    reruns: Arc<Reruns>,
 }
 
 /// The executors queries are distributed over, and how.
@@ -206,7 +209,9 @@ impl Engine {
                 max_attempts: config.query.max_attempts.max(1),
                 memory_limit_bytes: (config.query.memory_limit_bytes > 0)
                     .then_some(config.query.memory_limit_bytes),
+                resume_max_rows: config.query.resume_max_rows,
             },
+            reruns: Arc::default(),
         }
     }
 
@@ -390,10 +395,11 @@ impl Engine {
         };
         let vars = session.vars();
         let slot = self.admit(id, session, &vars, access).await?;
+        let pins = Arc::new(SnapshotPins::default());
         let first = self
-            .run_read(id, &vars, access, statement.clone(), &params)
+            .run_read(id, &vars, access, statement.clone(), &params, pins.clone())
             .await?;
-        let run = self.query_run(id, vars, access, statement, params, slot);
+        let run = self.query_run(id, vars, access, statement, params, pins, slot);
         Ok(Outcome::Rows(run.start(first)))
     }
 

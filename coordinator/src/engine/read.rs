@@ -49,6 +49,7 @@ impl Engine {
                 &self.access_view(&vars),
                 statement,
                 params,
+                Arc::default(),
             )
             .await?;
         Ok(planned.pins.snapshots())
@@ -122,7 +123,14 @@ impl Engine {
         // Only queries that run wait for a slot: the cache hit above took none.
         let slot = self.admit(id, session, &vars, access).await?;
         let planned = self
-            .plan_read(id, &vars, access, statement.clone(), &params)
+            .plan_read(
+                id,
+                &vars,
+                access,
+                statement.clone(),
+                &params,
+                Arc::default(),
+            )
             .await?;
         let snapshots = planned.pins.snapshots();
         let mut leader = None;
@@ -149,13 +157,16 @@ impl Engine {
                 CachePlanned::Uncached => {}
             }
         }
+        let pins = planned.pins.clone();
         let first = self.start_planned(id, planned).await?;
-        let mut run = self.query_run(id, vars, access, statement, params, slot);
+        let mut run = self.query_run(id, vars, access, statement, params, pins, slot);
         run.leader = leader;
         Ok(run.start(first))
     }
 
-    /// The run of query `id` that plans `statement` again when it must be rerun.
+    /// The run of query `id` that plans `statement` again, at the snapshots `pins` holds, when
+    /// it must be rerun: a rerun reads what the first run read.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn query_run(
         &self,
         id: QueryId,
@@ -163,17 +174,18 @@ impl Engine {
         access: &AccessView,
         statement: DfStatement,
         params: Vec<ScalarValue>,
+        pins: Arc<SnapshotPins>,
         slot: Option<Slot>,
     ) -> QueryRun {
         let engine = self.clone();
-        let again = Arc::new((vars, access.clone(), statement, params));
+        let again = Arc::new((vars, access.clone(), statement, params, pins));
         let replan: Replan = Box::new(move || {
             let engine = engine.clone();
             let again = again.clone();
             Box::pin(async move {
-                let (vars, access, statement, params) = again.as_ref();
+                let (vars, access, statement, params, pins) = again.as_ref();
                 engine
-                    .run_read(id, vars, access, statement.clone(), params)
+                    .run_read(id, vars, access, statement.clone(), params, pins.clone())
                     .await
             })
         });
@@ -183,6 +195,7 @@ impl Engine {
             replan,
             slot,
             leader: None,
+            reruns: self.reruns.clone(),
         }
     }
 
@@ -228,7 +241,8 @@ impl Engine {
         Ok(slot)
     }
 
-    /// Plans `statement` with the session variables `vars` and starts it.
+    /// Plans `statement` with the session variables `vars`, its tables at the snapshots in
+    /// `pins` (those not pinned yet at their current ones), and starts it.
     pub(super) async fn run_read(
         &self,
         id: QueryId,
@@ -236,12 +250,15 @@ impl Engine {
         access: &AccessView,
         statement: DfStatement,
         params: &[ScalarValue],
+        pins: Arc<SnapshotPins>,
     ) -> Result<QueryResult, EngineError> {
-        let planned = self.plan_read(id, vars, access, statement, params).await?;
+        let planned = self
+            .plan_read(id, vars, access, statement, params, pins)
+            .await?;
         self.start_planned(id, planned).await
     }
 
-    /// The logical plan of a read, its tables' snapshots pinned.
+    /// The logical plan of a read, its tables' snapshots pinned in `pins`.
     async fn plan_read(
         &self,
         id: QueryId,
@@ -249,8 +266,8 @@ impl Engine {
         access: &AccessView,
         statement: DfStatement,
         params: &[ScalarValue],
+        pins: Arc<SnapshotPins>,
     ) -> Result<Planned, EngineError> {
-        let pins = Arc::new(SnapshotPins::default());
         let hidden = names_hidden_columns(&statement);
         let mut state = self
             .query_state(id, vars, access, pins.clone(), hidden)
@@ -316,7 +333,9 @@ impl Engine {
     ) -> Result<QueryResult, EngineError> {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
-        let Planned { state, plan, pins } = self.plan_read(id, vars, access, inner, params).await?;
+        let Planned { state, plan, pins } = self
+            .plan_read(id, vars, access, inner, params, Arc::default())
+            .await?;
         let logical = caught_sync(|| state.optimize(&plan)).map_err(EngineError::planning)?;
         let physical = caught(state.create_physical_plan(&logical))
             .await

@@ -2,20 +2,24 @@
 //! reruns, the naming of its memory limit when an executor runs out, its resource group slot
 //! and the cached result it leads.
 //!
-//! A distributed query that fails before any row reached the client is rerun when the failure
-//! coincides with an executor becoming unreachable: the dead executor is dropped from placement
-//! and the query planned again on those left, up to `query.max_attempts` runs. Errors of the
-//! query itself (bad SQL, division by zero) are never rerun: no executor is found dead then.
-//! Once a row has been sent, a failure reaches the client as it is.
+//! A distributed query whose run fails when an executor becomes unreachable is rerun: the dead
+//! executor is dropped from placement and the query planned again on those left, at the
+//! snapshots the first run pinned, up to `query.max_attempts` runs. Errors of the query itself
+//! (bad SQL, division by zero) are never rerun: no executor is found dead then. A rerun after
+//! rows were sent carries on after them ([`super::resume`]); where it cannot (more rows sent
+//! than it remembers), the failure reaches the client as it is.
+//!
+//! Whole-query reruns stand in for task retries, which datafusion-distributed 3 does not have:
+//! the stages of the rerun read the lake again, each on the executors left.
 //!
 //! An executor that hangs (stopped, wedged, cut off) neither fails nor finishes its streams: it
 //! only stops heartbeating. While a query waits, its executors' heartbeats are checked once per
 //! interval; one silent past `cluster.heartbeat_timeout_ms` that does not answer a connection
 //! either (late heartbeats alone mean a busy executor, not a hung one) is dropped and the query
-//! rerun without it, or, once rows were sent, failed with an error naming it rather than left
-//! hanging. How executors are found gone or hung is [`super::liveness`].
+//! rerun without it, or failed with an error naming it rather than left hanging. How executors are found gone or hung is [`super::liveness`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
@@ -28,10 +32,11 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::liveness::{lost_an_executor, silence};
+use super::resume::{Resume, SentRows};
 use crate::admission::Slot;
 use crate::cache::Leader;
 use crate::error::EngineError;
-use crate::query::QueryResult;
+use crate::query::{QueryId, QueryResult};
 use crate::registry::ExecutorRegistry;
 
 /// Plans the query again and starts it: on the executors left after one was lost.
@@ -48,6 +53,25 @@ pub struct QueryRun {
     pub slot: Option<Slot>,
     /// The cache entry it fills for everyone who asks the same meanwhile.
     pub leader: Option<Leader>,
+    /// Where its reruns are counted.
+    pub reruns: Arc<Reruns>,
+}
+
+/// Reruns of queries after a lost or hung executor, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Reruns {
+    before_rows: AtomicU64,
+    after_rows: AtomicU64,
+}
+
+impl Reruns {
+    /// `(before any row was sent, after rows were sent)`.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.before_rows.load(Ordering::Relaxed),
+            self.after_rows.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// What one query may use: time, runs and memory.
@@ -59,6 +83,8 @@ pub struct RunLimits {
     pub max_attempts: usize,
     /// `query.memory_limit_bytes` per executor; `None` is unbounded.
     pub memory_limit_bytes: Option<usize>,
+    /// `query.resume_max_rows`: rows sent that a rerun can still carry on after.
+    pub resume_max_rows: usize,
 }
 
 struct Run {
@@ -68,8 +94,11 @@ struct Run {
     /// The executors work could be placed on when the current run started.
     placement: Vec<Url>,
     runs_left: usize,
-    sent_rows: bool,
+    sent: SentRows,
+    /// The current run's rows still being matched against those sent before it.
+    resume: Option<Resume>,
     deadline: Option<Instant>,
+    reruns: Arc<Reruns>,
 }
 
 impl QueryRun {
@@ -82,6 +111,7 @@ impl QueryRun {
             replan,
             slot,
             leader,
+            reruns,
         } = self;
         let QueryResult {
             id,
@@ -96,8 +126,10 @@ impl QueryRun {
             replan,
             current: stream,
             runs_left: limits.max_attempts.saturating_sub(1),
-            sent_rows: false,
+            sent: SentRows::new(&schema, limits.resume_max_rows),
+            resume: None,
             deadline: limits.timeout.map(|t| Instant::now() + t),
+            reruns,
         };
         // The state is `None` once the query ended in an error: the run, and with it every
         // stream of the plan on every executor, is dropped as the error is handed out.
@@ -117,40 +149,31 @@ impl QueryRun {
                         if let Some(registry) = &run.registry {
                             registry.remove(&url);
                         }
-                        if !run.can_rerun() {
-                            let err = EngineError::Execution {
-                                message: format!(
-                                    "executor {url} stopped answering (no heartbeat for \
-                                     {window:?}) after rows were sent; run the query again"
-                                ),
-                                cause: None,
-                            };
-                            return Some((Err(DataFusionError::External(Box::new(err))), None));
-                        }
-                        tracing::warn!(%id, executor = %url, "an executor stopped answering; running the query again without it");
-                        if let Err(e) = run.rerun().await {
-                            return Some((Err(DataFusionError::External(Box::new(e))), None));
+                        let lost = format!(
+                            "executor {url} stopped answering (no heartbeat for {window:?})"
+                        );
+                        if let Err(e) = run.rerun_after(id, lost).await {
+                            return failure(e);
                         }
                         continue;
                     }
                 };
                 match next {
-                    Some(Ok(batch)) => {
-                        run.sent_rows |= batch.num_rows() > 0;
-                        return Some((Ok(batch), Some(run)));
-                    }
+                    Some(Ok(batch)) => match run.pass(id, batch) {
+                        Ok(Some(batch)) => return Some((Ok(batch), Some(run))),
+                        Ok(None) => continue,
+                        Err(e) => return failure(e),
+                    },
                     Some(Err(err))
-                        if run.can_rerun()
-                            && lost_an_executor(run.registry.as_ref(), &run.placement, &err)
-                                .await =>
+                        if lost_an_executor(run.registry.as_ref(), &run.placement, &err).await =>
                     {
-                        tracing::warn!(%id, error = %err, "an executor was lost; running the query again");
-                        if let Err(e) = run.rerun().await {
-                            return Some((Err(DataFusionError::External(Box::new(e))), None));
+                        let lost = format!("an executor was lost ({err})");
+                        if let Err(e) = run.rerun_after(id, lost).await {
+                            return failure(e);
                         }
                     }
                     Some(Err(err)) => {
-                        tracing::debug!(%id, sent_rows = run.sent_rows, runs_left = run.runs_left, "query failed; not rerun");
+                        tracing::debug!(%id, sent_rows = run.sent.any(), runs_left = run.runs_left, "query failed; not rerun");
                         let err = match (err.find_root(), limits.memory_limit_bytes) {
                             (DataFusionError::ResourcesExhausted(message), Some(limit_bytes)) => {
                                 DataFusionError::External(Box::new(EngineError::MemoryLimit {
@@ -163,7 +186,10 @@ impl QueryRun {
                         };
                         return Some((Err(err), None));
                     }
-                    None => return None,
+                    None => match run.resume.take().map(|r| r.finish()) {
+                        Some(Err(e)) => return failure(lost(id, e.to_string())),
+                        _ => return None,
+                    },
                 }
             }
         });
@@ -192,6 +218,18 @@ impl QueryRun {
     }
 }
 
+/// The end of a run that failed with `err`.
+fn failure<S>(err: EngineError) -> Option<(Result<RecordBatch, DataFusionError>, Option<S>)> {
+    Some((Err(DataFusionError::External(Box::new(err))), None))
+}
+
+fn lost(id: QueryId, reason: String) -> EngineError {
+    EngineError::QueryLost {
+        query: id.to_string(),
+        reason,
+    }
+}
+
 /// What a run waits for next.
 enum Event {
     Next(Option<Result<RecordBatch, DataFusionError>>),
@@ -202,17 +240,64 @@ enum Event {
 }
 
 impl Run {
-    /// Whether a failed or stuck run may start over: nothing was sent yet and runs are left.
+    /// Whether a failed or stuck run may start over: runs are left, and the rows sent so far
+    /// (if any) can be accounted for.
     fn can_rerun(&self) -> bool {
-        !self.sent_rows && self.runs_left > 0
+        self.runs_left > 0 && self.sent.resumable()
     }
 
-    /// Plans the query again on the executors now placeable and carries on with that run.
+    /// Reruns the query after `what` happened to its executors, or says why it is lost.
+    async fn rerun_after(&mut self, id: QueryId, what: String) -> Result<(), EngineError> {
+        if !self.can_rerun() {
+            let why = if self.runs_left == 0 {
+                "query.max_attempts runs made"
+            } else {
+                "more rows were sent than query.resume_max_rows"
+            };
+            return Err(lost(id, format!("{what}, and it cannot be rerun ({why})")));
+        }
+        tracing::warn!(%id, sent_rows = self.sent.any(), "{what}; running the query again on the executors left");
+        self.rerun().await
+    }
+
+    /// Plans the query again on the executors now placeable and carries on with that run,
+    /// after the rows already sent.
     async fn rerun(&mut self) -> Result<(), EngineError> {
         self.runs_left -= 1;
+        let counter = if self.sent.any() {
+            &self.reruns.after_rows
+        } else {
+            &self.reruns.before_rows
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.resume = self.sent.resume();
         self.placement = placement_of(self.registry.as_ref());
         self.current = (self.replan)().await?.stream;
         Ok(())
+    }
+
+    /// What of the current run's `batch` goes to the client now (a rerun holds rows back until
+    /// it found those already sent), noted as sent.
+    fn pass(
+        &mut self,
+        id: QueryId,
+        batch: RecordBatch,
+    ) -> Result<Option<RecordBatch>, EngineError> {
+        let batch = match &mut self.resume {
+            Some(resume) => {
+                let admitted = resume.admit(batch).map_err(|e| lost(id, e.to_string()))?;
+                if resume.settled() {
+                    self.resume = None;
+                }
+                match admitted {
+                    Some(batch) => batch,
+                    None => return Ok(None),
+                }
+            }
+            None => batch,
+        };
+        self.sent.record(&batch);
+        Ok(Some(batch))
     }
 
     async fn next_event(&mut self) -> Event {

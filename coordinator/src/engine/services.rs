@@ -114,6 +114,8 @@ pub struct Health {
     pub executor_details: Vec<ExecutorInfo>,
     /// Times each executor (by URL) was lost under a query.
     pub executor_losses: Vec<(String, u64)>,
+    /// Queries rerun after a lost or hung executor: `(before any row was sent, after)`.
+    pub reruns: (u64, u64),
     /// The result cache's counters, when it is on.
     pub cache: Option<CacheStats>,
 }
@@ -152,6 +154,7 @@ impl Engine {
             executors: self.registry().map(|r| r.placement().len()),
             executor_details: self.registry().map(|r| r.executors()).unwrap_or_default(),
             executor_losses: self.registry().map(|r| r.losses()).unwrap_or_default(),
+            reruns: self.reruns.counts(),
             cache: self.cache.as_ref().map(|c| c.stats()),
         }
     }

@@ -228,7 +228,10 @@ impl FlightSqlService for FlightSqlFrontend {
         let id = QueryId::from_bytes(&ticket.statement_handle)
             .ok_or_else(|| Status::invalid_argument("ticket does not name a lakegate query"))?;
         let (schema, rows) = self.tickets.claim(id, session.principal()).ok_or_else(|| {
-            Status::not_found(format!("query {id} is unknown, expired or already fetched"))
+            EngineError::lost_in_restart(id).map_or_else(
+                || Status::not_found(format!("query {id} is unknown, expired or already fetched")),
+                engine_status,
+            )
         })?;
         let batches = rows.map_err(|e| {
             let status = engine_status(EngineError::running(e));

@@ -26,9 +26,10 @@ pub fn engine_status(err: EngineError) -> Status {
         EngineError::UnknownTable { .. }
         | EngineError::UnknownSchema { .. }
         | EngineError::UnknownPrepared { .. } => Status::not_found(message),
-        EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
-            Status::unavailable(message)
-        }
+        EngineError::Catalog { .. }
+        | EngineError::NoExecutors
+        | EngineError::ShuttingDown
+        | EngineError::QueryLost { .. } => Status::unavailable(message),
         EngineError::TimedOut { .. } => Status::deadline_exceeded(message),
         EngineError::Cancelled { .. } => Status::cancelled(message),
         EngineError::MemoryLimit { .. } | EngineError::QueueFull { .. } => {

@@ -142,6 +142,15 @@ fn executors(out: &mut String, health: &Health) {
             let _ = writeln!(out, "{name}{{executor=\"{executor}\"}} {value}");
         }
     }
+    let (before_rows, after_rows) = health.reruns;
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_query_reruns_total Queries rerun after a lost or hung executor, by \
+         whether rows had been sent (then the rerun carried on after them).\n\
+         # TYPE lakegate_query_reruns_total counter\n\
+         lakegate_query_reruns_total{{after_rows=\"false\"}} {before_rows}\n\
+         lakegate_query_reruns_total{{after_rows=\"true\"}} {after_rows}"
+    );
 }
 
 /// Queries by front end and outcome, live queries by state, result sizes, and latency

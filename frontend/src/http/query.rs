@@ -212,6 +212,7 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         EngineError::Catalog { .. } | EngineError::NoExecutors | EngineError::ShuttingDown => {
             (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
         }
+        EngineError::QueryLost { .. } => (StatusCode::SERVICE_UNAVAILABLE, "QUERY_LOST"),
         EngineError::MemoryLimit { .. } => (StatusCode::SERVICE_UNAVAILABLE, "MEMORY_LIMIT"),
         EngineError::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "TIMED_OUT"),
         EngineError::Cancelled { .. } => (StatusCode::CONFLICT, "CANCELLED"),

@@ -397,6 +397,8 @@ fn sqlstate(err: EngineError) -> PgWireError {
         EngineError::MemoryLimit { .. } => "53200",
         EngineError::ShuttingDown => "57P01",
         EngineError::Catalog { .. } | EngineError::NoExecutors => "58000",
+        // serialization_failure: the SQLSTATE retry loops of PostgreSQL drivers and ORMs act on.
+        EngineError::QueryLost { .. } => "40001",
         EngineError::Execution { .. } | EngineError::Internal(_) => "XX000",
     };
     let mut info = ErrorInfo::new("ERROR".to_string(), code.to_string(), err.to_string());

@@ -63,6 +63,7 @@ fn classify(err: &EngineError) -> (i64, &'static str, &'static str) {
         EngineError::Catalog { .. } => (16_777_216, "CATALOG_UNAVAILABLE", "EXTERNAL"),
         EngineError::ShuttingDown => (65_545, "SERVER_SHUTTING_DOWN", "INTERNAL_ERROR"),
         EngineError::NoExecutors => (65_541, "NO_NODES_AVAILABLE", "INTERNAL_ERROR"),
+        EngineError::QueryLost { .. } => (65_558, "REMOTE_HOST_GONE", "INTERNAL_ERROR"),
         EngineError::Execution { .. } | EngineError::Internal(_) => {
             (65_536, "GENERIC_INTERNAL_ERROR", "INTERNAL_ERROR")
         }

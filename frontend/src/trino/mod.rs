@@ -104,7 +104,7 @@ async fn submit(
         .with_client_address(Some(peer))
         .with_source(client.source.clone());
     if let Err(e) = apply_client_session(&trino.engine, &session, &client) {
-        return answer_error(&uris, &e);
+        return answer_error(&uris, QueryId::new(), &e);
     }
     let span = tracing::info_span!(
         "trino",
@@ -218,8 +218,12 @@ async fn next_page(
     let (Ok(id), Ok(token)) = (id.parse::<QueryId>(), token.parse::<u64>()) else {
         return refuse(StatusCode::NOT_FOUND, "not a query URI");
     };
-    match trino.results.page(id, &slug, token, &uris(&headers)).await {
+    let uris = uris(&headers);
+    match trino.results.page(id, &slug, token, &uris).await {
         Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        Err(PageError::Gone) if let Some(lost) = EngineError::lost_in_restart(id) => {
+            answer_error(&uris, id, &lost)
+        }
         Err(PageError::Gone) => refuse(
             StatusCode::GONE,
             &format!("query {id} is not running here (finished, cancelled or abandoned)"),
@@ -350,8 +354,9 @@ fn finished_body(uris: &Uris, id: QueryId, state: &str, error: Option<Value>) ->
     body
 }
 
-fn answer_error(uris: &Uris, err: &EngineError) -> Response {
-    let body = finished_body(uris, QueryId::new(), "FAILED", Some(query_error(err)));
+/// Query `id` failed with `err`.
+fn answer_error(uris: &Uris, id: QueryId, err: &EngineError) -> Response {
+    let body = finished_body(uris, id, "FAILED", Some(query_error(err)));
     (StatusCode::OK, Json(body)).into_response()
 }
 
