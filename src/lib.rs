@@ -4,5 +4,6 @@
 //! catalog) and `lakegate-executor` (the Iceberg scan).
 
 pub mod local;
+pub mod logs;
 pub mod shell;
 pub mod tpch;

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lakegate::local::{self, Role};
+use lakegate::logs::Service;
 
 use lakegate::shell::{Next, Runner, Shell, ShellError, Splitter};
 use lakegate::tpch::{TpchOptions, write_lake};
-use lakegate_coordinator::config::{Config, ConfigLoader};
+use lakegate_coordinator::config::{Config, ConfigLoader, TelemetryConfig};
 use lakegate_executor::run_executor;
 use tokio::net::TcpListener;
 
@@ -225,10 +226,6 @@ fn main() -> ExitCode {
 
 async fn serve_main() -> ExitCode {
     lakegate_coordinator::tls::install_crypto_provider();
-    if let Err(message) = init_logging() {
-        eprintln!("error: {message}");
-        return ExitCode::FAILURE;
-    }
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -238,33 +235,13 @@ async fn serve_main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by `LAKEGATE_LOG` (default `warn`), as text or, with
-/// `LAKEGATE_LOG_FORMAT=json`, one JSON object per line for a log pipeline: every line written
-/// while a query runs carries its `query_id` (the span's fields, flattened in `span`).
-fn init_logging() -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match std::env::var("LAKEGATE_LOG_FORMAT").as_deref() {
-        Ok("json") => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-        Ok("text") | Err(std::env::VarError::NotPresent) => logs.init(),
-        Ok(other) => {
-            return Err(format!(
-                "LAKEGATE_LOG_FORMAT={other:?}: expected \"text\" or \"json\""
-            ));
-        }
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err("LAKEGATE_LOG_FORMAT is not UTF-8".into());
-        }
-    }
-    Ok(())
+/// Sets up logs (and traces, for a server with `telemetry.otlp_endpoint`); the handle keeps
+/// the trace exporter until the command ends.
+fn init_logs(
+    service: Service,
+    telemetry: Option<&TelemetryConfig>,
+) -> Result<lakegate::logs::Telemetry, String> {
+    lakegate::logs::init(service, telemetry).map_err(|e| e.to_string())
 }
 
 /// Completes on Ctrl-C or SIGTERM: both stop the process gracefully.
@@ -299,6 +276,11 @@ async fn run_coordinator(args: ServerArgs, role: Role) -> Result<(), String> {
         println!("configuration OK: {config:#?}");
         return Ok(());
     }
+    let service = match role {
+        Role::Local => Service::Local,
+        Role::Coordinator => Service::Coordinator,
+    };
+    let _telemetry = init_logs(service, Some(&config.telemetry))?;
     local::run(config, role, stop_signal(), |ready| {
         println!("lakegate is running.");
         for executor in &ready.executors {
@@ -326,6 +308,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("configuration OK: {config:#?}");
                 return Ok(());
             }
+            let _telemetry = init_logs(Service::Executor, Some(&config.telemetry))?;
             let addr = config.cluster.executor_addr;
             let listener = TcpListener::bind(addr)
                 .await
@@ -338,6 +321,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| e.to_string())
         }
         Command::Tpch(args) => {
+            let _logs = init_logs(Service::Tool, None)?;
             let options = TpchOptions {
                 scale: args.scale,
                 warehouse: args.warehouse,
@@ -356,6 +340,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Shell(args) => {
+            let _logs = init_logs(Service::Tool, None)?;
             let shell = connect_shell(&args).await?;
             let mut runner = Runner::new(shell);
             let mut texts = args.command.clone();

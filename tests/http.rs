@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{LocalServer, shared_lake};
+use common::{LocalServer, baseline_context, baseline_rows, shared_lake};
 use lakegate::tpch::TpchTable;
 use serde_json::Value;
 
@@ -187,6 +187,16 @@ async fn bad_query_requests_get_4xx_json_errors() {
     assert_eq!(server.http_get("/healthz").await.0, 200);
 }
 
+/// The value of the unlabelled series `name` in a `/metrics` text.
+fn metric_value(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in\n{text}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_prometheus_text_with_cache_counters() {
     let lake = shared_lake().await;
@@ -200,14 +210,7 @@ async fn metrics_are_prometheus_text_with_cache_counters() {
     }
     let (status, text) = server.http_get("/metrics").await;
     assert_eq!(status, 200);
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("{name} in\n{text}"))
-            .trim()
-            .parse()
-            .expect("a number")
-    };
+    let value = |name: &str| metric_value(&text, name);
     assert_eq!(value("lakegate_cache_hits_total"), 1);
     assert_eq!(value("lakegate_cache_misses_total"), 1);
     assert_eq!(value("lakegate_executors"), 2);
@@ -239,6 +242,53 @@ async fn metrics_are_prometheus_text_with_cache_counters() {
     assert_eq!(per_executor("lakegate_executor_running_tasks"), 2, "{text}");
     assert_eq!(per_executor("lakegate_executor_scans_started_total"), 2);
     assert!(text.contains("# TYPE lakegate_executor_lost_total counter"));
+    assert!(text.contains("\nlakegate_query_reruns_total{after_rows=\"true\"} 0\n"));
+
+    // What scans read: files planned and pruned on the coordinator, rows and bytes read where
+    // the scans ran (executors report theirs with their next heartbeat; plans this small may
+    // also stay whole on the coordinator).
+    let body = r#"{"sql": "SELECT sum(l_quantity) FROM lineitem"}"#;
+    assert_eq!(
+        post_query(&server, Some("application/json"), body).await.0,
+        200
+    );
+    let scanned = |text: &str, what: &str| -> u64 {
+        let executors = format!("lakegate_executor_scan_{what}_total{{executor=");
+        let coordinator = format!("lakegate_coordinator_scan_{what}_total ");
+        text.lines()
+            .filter(|line| line.starts_with(&executors) || line.starts_with(&coordinator))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let (_, text) = server.http_get("/metrics").await;
+        if scanned(&text, "rows") > 0 {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scanned rows reported:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let counted = baseline_rows(
+        &baseline_context(lake).await,
+        "SELECT count(*) FROM lineitem",
+    )
+    .await;
+    let lineitem_rows = common::rows(&counted)[0][0]
+        .parse::<u64>()
+        .expect("a count");
+    // Every line at least once (the region count before may have scanned too).
+    assert!(
+        scanned(&text, "rows") >= lineitem_rows,
+        "{lineitem_rows} lines in\n{text}"
+    );
+    assert!(scanned(&text, "bytes") > 0);
+    let value = |name: &str| metric_value(&text, name);
+    assert!(value("lakegate_scan_files_planned_total") >= 1, "{text}");
+    assert!(text.contains("# TYPE lakegate_scan_files_pruned_total counter"));
 
     // Every series the chart's Grafana dashboard plots is one this server exports.
     let dashboard = include_str!("../charts/lakegate/dashboards/lakegate.json");

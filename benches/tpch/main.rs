@@ -11,6 +11,8 @@
 //! lakegate ÷ DataFusion. On one machine distribution adds no cores, so the ratio is the cost
 //! of the gateway: planning, the network path between processes and Arrow Flight encoding.
 
+#[path = "../common/flight.rs"]
+mod flight;
 #[path = "../common/lake.rs"]
 mod lake;
 
@@ -20,7 +22,6 @@ use std::time::{Duration, Instant};
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::Parser;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::TryStreamExt;
 use lake::bench_lake;
 use lakegate::local::{self, Role};
 use lakegate::tpch::{QUERIES, baseline_context, lake_config};
@@ -176,23 +177,8 @@ async fn run_lakegate(
     mut client: FlightSqlServiceClient<Channel>,
     sql: &str,
 ) -> Result<usize, String> {
-    let info = client
-        .execute(sql.to_string(), None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut rows = 0;
-    for endpoint in info.endpoint {
-        let ticket = endpoint.ticket.ok_or("endpoint without a ticket")?;
-        let batches: Vec<_> = client
-            .do_get(ticket)
-            .await
-            .map_err(|e| e.to_string())?
-            .try_collect()
-            .await
-            .map_err(|e| e.to_string())?;
-        rows += batches.iter().map(|b| b.num_rows()).sum::<usize>();
-    }
-    Ok(rows)
+    let batches = flight::fetch(&mut client, sql).await?;
+    Ok(batches.iter().map(|b| b.num_rows()).sum())
 }
 
 fn print_row(t: &Timing) {

@@ -21,6 +21,9 @@ pub struct ExecutorInfo {
     pub url: Url,
     pub running_tasks: u32,
     pub scans_started: u64,
+    /// Rows and data-file bytes its finished scans read.
+    pub rows_scanned: u64,
+    pub bytes_scanned: u64,
     pub draining: bool,
 }
 
@@ -101,6 +104,8 @@ impl ExecutorRegistry {
             url,
             running_tasks: request.running_tasks,
             scans_started: request.scans_started,
+            rows_scanned: request.rows_scanned,
+            bytes_scanned: request.bytes_scanned,
             draining: request.draining,
         };
         let mut executors = self.executors.write().unwrap_or_else(|e| e.into_inner());

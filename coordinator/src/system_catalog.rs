@@ -42,6 +42,8 @@ fn executors_table(registry: Option<&ExecutorRegistry>) -> Result<MemTable> {
         Field::new("url", DataType::Utf8, false),
         Field::new("running_tasks", DataType::UInt32, false),
         Field::new("scans_started", DataType::UInt64, false),
+        Field::new("rows_scanned", DataType::UInt64, false),
+        Field::new("bytes_scanned", DataType::UInt64, false),
         Field::new("draining", DataType::Boolean, false),
     ]));
     let batch = RecordBatch::try_new(
@@ -58,6 +60,12 @@ fn executors_table(registry: Option<&ExecutorRegistry>) -> Result<MemTable> {
             )),
             Arc::new(UInt64Array::from_iter_values(
                 executors.iter().map(|e| e.scans_started),
+            )),
+            Arc::new(UInt64Array::from_iter_values(
+                executors.iter().map(|e| e.rows_scanned),
+            )),
+            Arc::new(UInt64Array::from_iter_values(
+                executors.iter().map(|e| e.bytes_scanned),
             )),
             Arc::new(BooleanArray::from_iter(
                 executors.iter().map(|e| Some(e.draining)),

@@ -37,6 +37,7 @@ use url::Url;
 use lakegate_iceberg::{IcebergScanCodec, RunningTasks};
 use lakegate_proto::net::incoming;
 use lakegate_proto::tls_channels::TlsChannels;
+use lakegate_proto::trace_context::RemoteParent;
 
 use crate::flight::ExecutorFlight;
 use crate::memory::QueryPools;
@@ -107,6 +108,11 @@ impl WorkerSessionBuilder for ExecutorSessionBuilder {
         ctx: WorkerQueryContext,
     ) -> Result<SessionState, DataFusionError> {
         let mut builder = ctx.builder;
+        if let (Some(config), Some(parent)) =
+            (builder.config().as_mut(), RemoteParent::of(&ctx.headers))
+        {
+            config.set_extension(Arc::new(parent));
+        }
         if let Some(pool) = self.pools.for_fragment(&ctx.headers, self.memory_limit) {
             let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool).build()?;
             builder = builder.with_runtime_env(Arc::new(runtime));
@@ -268,6 +274,8 @@ async fn heartbeat_loop(
             running_tasks: running_tasks(&mut progress, &url, options.cluster_ca.as_deref()).await,
             draining: *draining.borrow(),
             scans_started: running.started() as u64,
+            rows_scanned: running.rows_read(),
+            bytes_scanned: running.bytes_read(),
         };
         if client.is_none() {
             client = match registry_client(&options).await {

@@ -5,7 +5,7 @@
 //! * [`registry`]: executors registering with the coordinator and sending heartbeats.
 //! * [`flight_sql`]: handles the Flight SQL front end gives to clients.
 //! * [`cluster_secret`]: the secret coordinator and executors present to each other;
-//!   [`headers`]: what every plan fragment carries besides it.
+//!   [`headers`]: what every plan fragment carries besides it, [`trace_context`] among it.
 //! * [`net`]: accepting connections as every lakegate server wants them;
 //!   [`tls_channels`]: reaching workers over TLS.
 
@@ -13,6 +13,7 @@ pub mod cluster_secret;
 pub mod headers;
 pub mod net;
 pub mod tls_channels;
+pub mod trace_context;
 
 /// Iceberg scan splits (`proto/lakegate/scan.proto`).
 pub mod scan {

@@ -29,7 +29,7 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
-    BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -40,11 +40,12 @@ use datafusion_distributed::DistributedTaskContext;
 use futures::{StreamExt, stream};
 use iceberg::io::FileIO;
 use lakegate_proto::scan as pb;
+use lakegate_proto::trace_context::RemoteParent;
 
 use crate::error::ScanError;
 use crate::scan::read::SplitReader;
 use crate::scan::split::ScanContext;
-use crate::tracking::RunningTasks;
+use crate::tracking::{RunningGuard, RunningTasks};
 
 /// Reads a planned Iceberg scan: one output partition per group of splits.
 #[derive(Debug, Clone)]
@@ -59,6 +60,7 @@ pub struct IcebergScanExec {
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
     running: Option<RunningTasks>,
+    files_pruned: usize,
 }
 
 /// Everything needed to build an [`IcebergScanExec`]; see the field docs on the node's message
@@ -96,7 +98,20 @@ impl IcebergScanExec {
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
             running: None,
+            files_pruned: 0,
         }
+    }
+
+    /// The same scan, noting that planning left `files` data files of the snapshot out.
+    pub fn pruned(mut self, files: usize) -> Self {
+        self.files_pruned = files;
+        self
+    }
+
+    /// Data files of the snapshot that planning left out (partitions and column statistics
+    /// that rule the filters out); known where the scan was planned, 0 where it was decoded.
+    pub fn files_pruned(&self) -> usize {
+        self.files_pruned
     }
 
     /// The same scan, counting its live output streams in `running`.
@@ -154,6 +169,7 @@ impl IcebergScanExec {
             schema: self.schema.clone(),
             file_io: self.file_io.clone(),
         })
+        .pruned(self.files_pruned)
     }
 }
 
@@ -244,12 +260,36 @@ impl ExecutionPlan for IcebergScanExec {
         let metric =
             |name: &'static str| MetricBuilder::new(&self.metrics).counter(name, partition);
         metric("files_scanned").add(splits.len());
+        let bytes_scanned = metric("bytes_scanned");
+        let rows_deleted = metric("rows_deleted");
         let reader = SplitReader {
             file_io: self.file_io.clone(),
             context: Arc::new(self.context.clone()),
             batch_size: context.session_config().batch_size(),
-            bytes_scanned: metric("bytes_scanned"),
-            rows_deleted: metric("rows_deleted"),
+            bytes_scanned: bytes_scanned.clone(),
+            rows_deleted: rows_deleted.clone(),
+        };
+        // Lives as long as the stream: closed, with what was read, when the scan ends. On an
+        // executor its parent is the query's span on the coordinator.
+        let span = tracing::info_span!(
+            "scan",
+            table = %self.table,
+            task,
+            partition,
+            files = splits.len(),
+            rows = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+            rows_deleted = tracing::field::Empty,
+        );
+        if let Some(parent) = context.session_config().get_extension::<RemoteParent>() {
+            parent.adopt(&span);
+        }
+        let read = ScanSpan {
+            span,
+            bytes: bytes_scanned,
+            rows_deleted,
+            rows: 0,
+            running: self.running.as_ref().map(RunningTasks::start),
         };
         // Two files in flight at once: one decodes while the next one's first bytes arrive.
         let inner = stream::iter(splits)
@@ -257,30 +297,34 @@ impl ExecutionPlan for IcebergScanExec {
             .flatten_unordered(2);
 
         let schema = self.schema.clone();
-        let guard = self.running.as_ref().map(RunningTasks::start);
         // Stops pulling from the reader once the limit is met, so no further file is opened.
-        let batches = stream::try_unfold((inner, self.limit), move |(mut inner, remaining)| {
-            let schema = schema.clone();
-            let baseline = baseline.clone();
-            let _alive = &guard;
-            async move {
-                if remaining == Some(0) {
-                    return Ok(None);
-                }
-                let Some(batch) = inner.next().await else {
-                    return Ok(None);
-                };
-                let mut batch = conform(batch?, &schema)?;
-                let remaining = remaining.map(|left| {
-                    if batch.num_rows() > left {
-                        batch = batch.slice(0, left);
+        let batches = stream::try_unfold(
+            (inner, self.limit, read),
+            move |(mut inner, remaining, mut read)| {
+                let schema = schema.clone();
+                let baseline = baseline.clone();
+                async move {
+                    if remaining == Some(0) {
+                        read.finish();
+                        return Ok(None);
                     }
-                    left - batch.num_rows()
-                });
-                baseline.record_output(batch.num_rows());
-                Ok::<_, DataFusionError>(Some((batch, (inner, remaining))))
-            }
-        });
+                    let Some(batch) = inner.next().await else {
+                        read.finish();
+                        return Ok(None);
+                    };
+                    let mut batch = conform(batch?, &schema)?;
+                    let remaining = remaining.map(|left| {
+                        if batch.num_rows() > left {
+                            batch = batch.slice(0, left);
+                        }
+                        left - batch.num_rows()
+                    });
+                    baseline.record_output(batch.num_rows());
+                    read.rows += batch.num_rows();
+                    Ok::<_, DataFusionError>(Some((batch, (inner, remaining, read))))
+                }
+            },
+        );
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
             batches,
@@ -329,4 +373,26 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ScanEr
         batch.columns().to_vec(),
         &options,
     )?)
+}
+
+/// A scan stream's span and what it read, recorded as the scan ends: on the span, and in the
+/// executor's totals its heartbeat reports. Its guard counts the stream as running until the
+/// stream is dropped (finished, failed or cancelled).
+struct ScanSpan {
+    span: tracing::Span,
+    bytes: Count,
+    rows_deleted: Count,
+    rows: usize,
+    running: Option<RunningGuard>,
+}
+
+impl ScanSpan {
+    fn finish(&self) {
+        self.span.record("rows", self.rows);
+        self.span.record("bytes", self.bytes.value());
+        self.span.record("rows_deleted", self.rows_deleted.value());
+        if let Some(running) = &self.running {
+            running.read(self.rows as u64, self.bytes.value() as u64);
+        }
+    }
 }

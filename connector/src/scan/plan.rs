@@ -93,8 +93,16 @@ pub async fn plan_scan(request: ScanRequest<'_>) -> Result<IcebergScanExec, Scan
     if let (Some(limit), None) = (request.limit, &predicate) {
         splits = cover_limit(splits, limit as u64);
     }
+    // The snapshot's own count of its data files, against those planned.
+    let files_pruned = snapshot
+        .summary()
+        .additional_properties
+        .get("total-data-files")
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(0, |total| total.saturating_sub(tasks.len()));
     tracing::debug!(
         files = splits.len(),
+        files_pruned,
         with_deletes = splits.iter().filter(|s| !s.deletes.is_empty()).count(),
         "planned"
     );
@@ -118,7 +126,8 @@ pub async fn plan_scan(request: ScanRequest<'_>) -> Result<IcebergScanExec, Scan
         limit: request.limit,
         schema,
         file_io: request.table.file_io().clone(),
-    }))
+    })
+    .pruned(files_pruned))
 }
 
 /// The fewest leading splits whose record counts reach `limit`. A split with an unknown count or

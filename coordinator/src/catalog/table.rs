@@ -10,6 +10,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use iceberg::table::Table;
+use lakegate_iceberg::RunningTasks;
 use lakegate_iceberg::scan::{
     ScanRequest, arrow_schema, arrow_schema_with_hidden, plan_scan, to_iceberg_predicate,
 };
@@ -111,6 +112,11 @@ impl TableProvider for IcebergTableProvider {
         })
         .await
         .map_err(DataFusionError::from)?;
+        // Counted by the engine when it runs in this process; executors count their own.
+        let exec = match state.config().get_extension::<RunningTasks>() {
+            Some(running) => exec.counting(running.as_ref().clone()),
+            None => exec,
+        };
         Ok(Arc::new(exec))
     }
 

@@ -37,8 +37,15 @@ pub struct ConfigLoader {
     value: toml::Table,
 }
 
-const SECTIONS: [&str; 7] = [
-    "catalog", "storage", "server", "auth", "query", "cluster", "cache",
+const SECTIONS: [&str; 8] = [
+    "catalog",
+    "storage",
+    "server",
+    "auth",
+    "query",
+    "cluster",
+    "cache",
+    "telemetry",
 ];
 
 impl ConfigLoader {

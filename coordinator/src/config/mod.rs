@@ -31,6 +31,29 @@ pub struct Config {
     pub query: QueryConfig,
     pub cluster: ClusterConfig,
     pub cache: CacheConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+/// OpenTelemetry traces: one trace per query, spanning the coordinator and its executors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The OTLP/gRPC collector spans are sent to (`http://collector:4317`). Empty: off.
+    pub otlp_endpoint: String,
+    /// How often finished spans are sent (they are batched in between).
+    pub export_interval_ms: u64,
+    /// The share of queries traced, from 0 to 1; an executor follows the coordinator's choice.
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: String::new(),
+            export_interval_ms: 5_000,
+            sample_ratio: 1.0,
+        }
+    }
 }
 
 /// The result cache.

@@ -34,12 +34,13 @@ use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionConfig;
 use datafusion_distributed::display_plan_ascii;
 use iceberg::io::FileIO;
+use lakegate_iceberg::RunningTasks;
 use lakegate_proto::cluster_secret::ClusterSecret;
 use lakegate_proto::tls_channels::TlsChannels;
 use tracing::Instrument;
 
 pub use outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};
-pub use read::Described;
+pub use read::{Described, ScanFiles};
 pub use run::{Reruns, RunLimits};
 pub use services::{CatalogBrowser, Health, QueryAdmin};
 
@@ -88,6 +89,10 @@ pub struct Engine {
     sql_limits: SqlLimits,
     /// Reruns after lost executors, counted for `/metrics`.
     reruns: Arc<Reruns>,
+    /// Data files planned queries read and left out, for `/metrics`.
+    scans: Arc<ScanFiles>,
+    /// Rows and bytes read by scans run in this process, for `/metrics`.
+    local_scans: RunningTasks,
 }
 
 /// The executors queries are distributed over, and how.
@@ -176,6 +181,9 @@ impl Engine {
         }
         // Spans let planning errors point at the offending line and column.
         session_config.options_mut().sql_parser.collect_spans = true;
+        // Scans planned here count what they read when they run here (not distributed).
+        let local_scans = RunningTasks::default();
+        session_config.set_extension(Arc::new(local_scans.clone()));
         let tracker = Arc::<QueryTracker>::default();
         Self {
             dialects: Arc::new(Dialects::new(lake.clone(), access.clone())),
@@ -212,6 +220,8 @@ impl Engine {
                 resume_max_rows: config.query.resume_max_rows,
             },
             reruns: Arc::default(),
+            scans: Arc::default(),
+            local_scans,
         }
     }
 
@@ -333,7 +343,7 @@ impl Engine {
             self.run_classified(id, session, &access, classified, params, expect)
                 .await
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await;
         match outcome {
             Ok(Outcome::Rows(mut result)) => {
@@ -346,7 +356,7 @@ impl Engine {
                 if self.tracker.audits() {
                     self.audit_reads(id, &access, &result.snapshots).await;
                 }
-                result.stream = tracked.watch(result.stream);
+                result.stream = in_span(tracked.watch(result.stream), span);
                 Ok(Outcome::Rows(result))
             }
             Ok(other) => {
@@ -454,4 +464,19 @@ enum Expect {
     Any,
     /// An update: only statements that return no rows are run.
     NoRows,
+}
+
+/// `stream` polled inside `span`, which lasts until the stream is dropped: the query's span
+/// (and its trace) covers streaming the rows, and whatever starts while they are read (a
+/// scan in this process, a rerun) is its child.
+fn in_span(
+    mut stream: datafusion::physical_plan::SendableRecordBatchStream,
+    span: tracing::Span,
+) -> datafusion::physical_plan::SendableRecordBatchStream {
+    let schema = stream.schema();
+    let polled = futures::stream::poll_fn(move |cx| {
+        let _entered = span.enter();
+        stream.as_mut().poll_next(cx)
+    });
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, polled))
 }

@@ -2,19 +2,22 @@
 //! a [`QueryRun`]; `EXPLAIN` on a cluster shows the distributed plan the same planning makes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::TreeNode;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::context::{SQLOptions, SessionState};
 use datafusion::logical_expr::{Expr, LogicalPlan};
-use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion_distributed::display_plan_ascii;
 use lakegate_iceberg::IcebergScanExec;
 use lakegate_iceberg::scan::HiddenColumn;
 use lakegate_iceberg::scan::IcebergScanOptions;
+
+use tracing::Instrument;
 
 use super::panics::{caught, caught_sync};
 use super::run::{QueryRun, Replan};
@@ -272,7 +275,9 @@ impl Engine {
         let mut state = self
             .query_state(id, vars, access, pins.clone(), hidden)
             .await?;
-        let plan = to_plan(&state, statement).await?;
+        let plan = to_plan(&state, statement)
+            .instrument(tracing::info_span!("plan"))
+            .await?;
         let plan = bind(plan, params)?;
         // The classifier already refused writes; this checks the plan DataFusion built agrees.
         SQLOptions::new()
@@ -297,6 +302,7 @@ impl Engine {
         let physical = caught(state.create_physical_plan(&plan))
             .await
             .map_err(EngineError::planning)?;
+        self.scans.count(&physical);
         // With no executor to place work on, the distributed planner leaves plans whole: fine
         // for the system tables, but reading the lake needs executors.
         if let Some(cluster) = &self.cluster
@@ -487,4 +493,33 @@ async fn to_plan(state: &SessionState, statement: DfStatement) -> Result<Logical
         }
     }
     Err(unknown::unknown_function(state, &calls).unwrap_or(err))
+}
+
+/// Data files the scans of planned queries read and left out, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ScanFiles {
+    planned: AtomicU64,
+    pruned: AtomicU64,
+}
+
+impl ScanFiles {
+    /// `(read, left out by planning)` over every query planned.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.planned.load(Ordering::Relaxed),
+            self.pruned.load(Ordering::Relaxed),
+        )
+    }
+
+    fn count(&self, plan: &Arc<dyn ExecutionPlan>) {
+        let _ = plan.apply(|node| {
+            if let Some(scan) = node.downcast_ref::<IcebergScanExec>() {
+                self.planned
+                    .fetch_add(scan.file_count() as u64, Ordering::Relaxed);
+                self.pruned
+                    .fetch_add(scan.files_pruned() as u64, Ordering::Relaxed);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
 }

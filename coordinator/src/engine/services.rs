@@ -116,6 +116,10 @@ pub struct Health {
     pub executor_losses: Vec<(String, u64)>,
     /// Queries rerun after a lost or hung executor: `(before any row was sent, after)`.
     pub reruns: (u64, u64),
+    /// Data files the scans of planned queries read, and those planning left out.
+    pub scan_files: (u64, u64),
+    /// Rows and data-file bytes read by scans that ran in the coordinator itself.
+    pub local_scan_reads: (u64, u64),
     /// The result cache's counters, when it is on.
     pub cache: Option<CacheStats>,
 }
@@ -155,6 +159,8 @@ impl Engine {
             executor_details: self.registry().map(|r| r.executors()).unwrap_or_default(),
             executor_losses: self.registry().map(|r| r.losses()).unwrap_or_default(),
             reruns: self.reruns.counts(),
+            scan_files: self.scans.counts(),
+            local_scan_reads: (self.local_scans.rows_read(), self.local_scans.bytes_read()),
             cache: self.cache.as_ref().map(|c| c.stats()),
         }
     }

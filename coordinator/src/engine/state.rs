@@ -116,8 +116,8 @@ impl Engine {
 }
 
 /// Headers every plan fragment of query `id` carries to its executor: which query it belongs
-/// to, so its fragments there share one memory pool, that pool's size, and the cluster's
-/// secret.
+/// to, so its fragments there share one memory pool, that pool's size, the cluster's secret,
+/// and the query's trace context (planning runs inside the query's span).
 fn fragment_headers(
     id: QueryId,
     limits: &RunLimits,
@@ -132,6 +132,7 @@ fn fragment_headers(
     if let Some(limit) = limits.memory_limit_bytes {
         headers.insert(MEMORY_LIMIT_HEADER, value(limit.to_string())?);
     }
+    lakegate_proto::trace_context::inject(&tracing::Span::current(), &mut headers);
     if let Some(secret) = secret.header_value() {
         headers.insert(
             CLUSTER_SECRET_HEADER,

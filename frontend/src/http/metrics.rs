@@ -93,6 +93,7 @@ pub async fn metrics(
         );
     }
     executors(&mut out, &health);
+    scans_and_reruns(&mut out, &health);
     queries(&mut out, &engine.queries().metrics());
     (
         [(
@@ -130,6 +131,24 @@ fn executors(out: &mut String, health: &Health) {
                 .collect(),
         ),
         (
+            "lakegate_executor_scan_rows_total",
+            "Rows an executor's finished scans read.",
+            "counter",
+            details
+                .iter()
+                .map(|e| (e.url.to_string(), e.rows_scanned))
+                .collect(),
+        ),
+        (
+            "lakegate_executor_scan_bytes_total",
+            "Data-file bytes an executor's finished scans read.",
+            "counter",
+            details
+                .iter()
+                .map(|e| (e.url.to_string(), e.bytes_scanned))
+                .collect(),
+        ),
+        (
             "lakegate_executor_lost_total",
             "Times a query found an executor unreachable.",
             "counter",
@@ -142,6 +161,33 @@ fn executors(out: &mut String, health: &Health) {
             let _ = writeln!(out, "{name}{{executor=\"{executor}\"}} {value}");
         }
     }
+}
+
+/// Data files planned and pruned; reruns after lost executors.
+fn scans_and_reruns(out: &mut String, health: &Health) {
+    let (planned, pruned) = health.scan_files;
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_scan_files_planned_total Data files the scans of planned queries read.\n\
+         # TYPE lakegate_scan_files_planned_total counter\n\
+         lakegate_scan_files_planned_total {planned}\n\
+         # HELP lakegate_scan_files_pruned_total Data files of the snapshots read that planning \
+         left out (partition and column statistics ruling the filters out).\n\
+         # TYPE lakegate_scan_files_pruned_total counter\n\
+         lakegate_scan_files_pruned_total {pruned}"
+    );
+    let (rows, bytes) = health.local_scan_reads;
+    let _ = writeln!(
+        out,
+        "# HELP lakegate_coordinator_scan_rows_total Rows read by scans the coordinator ran \
+         itself (plans too small to distribute); executors report their own.\n\
+         # TYPE lakegate_coordinator_scan_rows_total counter\n\
+         lakegate_coordinator_scan_rows_total {rows}\n\
+         # HELP lakegate_coordinator_scan_bytes_total Data-file bytes read by scans the \
+         coordinator ran itself.\n\
+         # TYPE lakegate_coordinator_scan_bytes_total counter\n\
+         lakegate_coordinator_scan_bytes_total {bytes}"
+    );
     let (before_rows, after_rows) = health.reruns;
     let _ = writeln!(
         out,
