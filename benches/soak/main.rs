@@ -183,12 +183,14 @@ async fn main() -> Result<(), String> {
         }
         if now >= next_commit {
             next_commit = now + Duration::from_secs(args.commit_every);
+            // The new snapshot may be read from the moment the commit starts.
+            let committing = Instant::now();
             commit(catalog.as_ref(), args.scale).await?;
             let rows = expected_dashboard(catalog.as_ref()).await?;
             states
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((Instant::now(), rows));
+                .push((committing, rows));
             commits += 1;
         }
         if now >= next_kill {

@@ -4,7 +4,9 @@
 //! token in the URI numbers pages; asking again for the page just served serves it again (a
 //! client retrying a lost response), any other token is refused. The slug in the URI is a
 //! random capability: only the client that started the query knows it. A query no client
-//! asked about for [`ABANDONED_AFTER`] is dropped, and with it its plan.
+//! asked about for [`ABANDONED_AFTER`] is dropped, and with it its plan; one whose last page
+//! was served is kept only [`FINISHED_KEPT`], for a retry of that page (a dashboard's
+//! thousands of queries a minute would otherwise hold five minutes of last pages).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(1);
 pub const PAGE_ROWS: usize = 16_384;
 pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(300);
+pub const FINISHED_KEPT: Duration = Duration::from_secs(10);
 
 /// A query a client pages through.
 pub struct Paged {
@@ -88,8 +91,14 @@ impl Results {
         }));
         let mut queries = self.queries.lock().unwrap_or_else(|e| e.into_inner());
         queries.retain(|_, q| {
-            q.try_lock()
-                .map_or(true, |q| q.touched.elapsed() < ABANDONED_AFTER)
+            q.try_lock().map_or(true, |q| {
+                let kept = if q.rows.is_none() {
+                    FINISHED_KEPT
+                } else {
+                    ABANDONED_AFTER
+                };
+                q.touched.elapsed() < kept
+            })
         });
         queries.insert(id, paged.clone());
         paged
