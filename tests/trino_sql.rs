@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// The share of the corpus each front end must pass. It only rises: the goal is 0.95,
 /// and the note of each stop lists the cases still failing and why.
-const MIN_PASS_RATE: f64 = 0.84;
+const MIN_PASS_RATE: f64 = 0.89;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trino_documentation_examples_give_the_documented_answers() {
@@ -101,7 +101,7 @@ async fn tpch_and_reports_in_trino_spelling_answer_as_duckdb_does() {
         queries.push(spec);
     }
     assert!(
-        queries.len() >= 22 + 13,
+        queries.len() >= 22 + 20,
         "every query is listed: {queries:?}"
     );
 

@@ -1,5 +1,5 @@
-//! Trino's array functions DataFusion lacks: `trim_array`, `ngrams`, `combinations`. Each
-//! picks elements by index and gathers them with one `take` per batch.
+//! Trino's array functions DataFusion lacks: `trim_array`, `ngrams`, `combinations`,
+//! `array_histogram`. Each picks elements by index and gathers them with one `take` per batch.
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("ngrams", &[2], nested, ngrams),
         ArrayFunction::udf("combinations", &[2], nested, combinations),
         ArrayFunction::udf("map_from_entries", &[1], entries_map, map_from_entries),
+        ArrayFunction::udf("array_histogram", &[1], histogram_map, array_histogram),
     ]
 }
 
@@ -163,6 +164,84 @@ fn choose(from: u32, to: u32, n: usize, chosen: &mut Vec<u32>, found: &mut Vec<V
         choose(i + 1, to, n, chosen, found);
         chosen.pop();
     }
+}
+
+/// `map(element, bigint)` for an array argument.
+fn histogram_map(args: &[DataType]) -> Result<DataType> {
+    let element = match args.first() {
+        // No element is ever counted: the keys need a type that has values.
+        Some(DataType::List(field)) if field.data_type() == &DataType::Null => DataType::Int32,
+        Some(DataType::List(field)) => field.data_type().clone(),
+        other => return exec_err!("array_histogram takes an array, got {other:?}"),
+    };
+    Ok(DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(
+                vec![
+                    Field::new("key", element, false),
+                    Field::new("value", DataType::Int64, true),
+                ]
+                .into(),
+            ),
+            false,
+        )),
+        false,
+    ))
+}
+
+/// `array_histogram(x)`: each distinct non-null element (in order of first appearance) with
+/// the number of times it appears; rows are compared in Arrow's row format.
+fn array_histogram(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let list = list_of(&args[0])?;
+    let DataType::Map(entries_field, _) = histogram_map(&[list.data_type().clone()])? else {
+        return exec_err!("array_histogram builds a map");
+    };
+    let DataType::Struct(fields) = entries_field.data_type() else {
+        return exec_err!("array_histogram builds entries");
+    };
+    let values = list.values();
+    let converter = arrow::row::RowConverter::new(vec![arrow::row::SortField::new(
+        values.data_type().clone(),
+    )])?;
+    let encoded = converter.convert_columns(&[Arc::clone(values)])?;
+    let (mut firsts, mut counts, mut lengths) = (Vec::new(), Vec::new(), Vec::new());
+    for row in 0..list.len() {
+        let start = firsts.len();
+        if list.is_valid(row) {
+            let mut seen: std::collections::HashMap<arrow::row::Row<'_>, usize> =
+                std::collections::HashMap::new();
+            let offsets = list.value_offsets();
+            for at in offsets[row] as usize..offsets[row + 1] as usize {
+                if values.is_null(at) {
+                    continue;
+                }
+                match seen.entry(encoded.row(at)) {
+                    std::collections::hash_map::Entry::Occupied(e) => counts[*e.get()] += 1,
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(counts.len());
+                        firsts.push(at as u32);
+                        counts.push(1i64);
+                    }
+                }
+            }
+        }
+        lengths.push(firsts.len() - start);
+    }
+    let keys = take(values.as_ref(), &UInt32Array::from(firsts), None)?;
+    let keys = arrow::compute::cast(&keys, fields[0].data_type())?;
+    let entries = arrow::array::StructArray::try_new(
+        fields.clone(),
+        vec![keys, Arc::new(arrow::array::Int64Array::from(counts))],
+        None,
+    )?;
+    Ok(Arc::new(arrow::array::MapArray::try_new(
+        entries_field,
+        OffsetBuffer::from_lengths(lengths),
+        entries,
+        list.nulls().cloned(),
+        false,
+    )?))
 }
 
 /// The map type of an array of two-field rows.

@@ -1,6 +1,8 @@
 //! Trino's JSON functions over JSON text (a `json` value is its compact text here):
 //! `json_parse`, `json_format`, `json_extract`, `json_extract_scalar`, `json_array_*`,
-//! `is_json_scalar`, with Trino's JSONPath subset (`$.a.b`, `$[0]`, `$["a b"]`, `$.a[b]`).
+//! `is_json_scalar`, with Trino's JSONPath subset (`$.a.b`, `$[0]`, `$["a b"]`, `$.a[b]`);
+//! and `json_cast(json, typed_null)`, `CAST(json AS ARRAY(...))` in Trino, which reads the
+//! JSON as the type of its second argument with Arrow's JSON decoder.
 
 use std::sync::Arc;
 
@@ -24,7 +26,43 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("json_array_get", &[2], text, json_array_get),
         ArrayFunction::udf("json_array_contains", &[2], boolean, json_array_contains),
         ArrayFunction::udf("is_json_scalar", &[1], boolean, is_json_scalar),
+        ArrayFunction::udf("json_cast", &[2], second_type, json_cast),
     ]
+}
+
+/// The type of the second argument: the typed NULL naming the cast's target.
+fn second_type(args: &[arrow::datatypes::DataType]) -> Result<arrow::datatypes::DataType> {
+    match args.get(1) {
+        Some(t) => Ok(t.clone()),
+        None => exec_err!("json_cast takes JSON and a typed NULL"),
+    }
+}
+
+/// Each row's JSON decoded as the second argument's type; a value of another shape is an
+/// error naming it, as Trino's cast fails.
+fn json_cast(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = strings(&args[0])?;
+    let target = args[1].data_type().clone();
+    let schema = Arc::new(Schema::new(vec![Field::new("v", target, true)]));
+    let mut decoder = arrow::json::ReaderBuilder::new(schema)
+        .with_batch_size(texts.len().max(1))
+        .build_decoder()?;
+    let mut lines = String::new();
+    for i in 0..texts.len() {
+        if texts.is_null(i) {
+            lines.push_str("{}\n");
+            continue;
+        }
+        let value = parsed(&texts, i, "CAST")?.unwrap_or(Value::Null);
+        lines.push_str(&serde_json::json!({ "v": value }).to_string());
+        lines.push('\n');
+    }
+    decoder.decode(lines.as_bytes())?;
+    let batch: Option<RecordBatch> = decoder.flush()?;
+    match batch {
+        Some(batch) if batch.num_rows() == texts.len() => Ok(Arc::clone(batch.column(0))),
+        _ => exec_err!("CAST from JSON read a different number of rows"),
+    }
 }
 
 /// Row `i` parsed, `None` for a null row; text that is not JSON is an error naming it.

@@ -16,17 +16,25 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod args;
 mod array;
+mod binary;
 mod bitwise;
 mod datetime;
+mod fold_lambda;
 mod format;
 mod json;
 mod list_lambda;
 mod map_lambda;
+mod map_zip;
+mod network;
 mod regexp;
+mod regexp_lambda;
 mod string;
+pub use fold_lambda::ARRAY_SORT_BY;
+pub use regexp_lambda::REGEXP_REPLACE_WITH;
 pub mod types;
 mod udf;
 mod url;
+mod zoned;
 
 /// Every function of the library, by its own name.
 pub fn library() -> Vec<Arc<ScalarUDF>> {
@@ -39,6 +47,9 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         bitwise::functions(),
         format::functions(),
         url::functions(),
+        binary::functions(),
+        network::functions(),
+        zoned::functions(),
         vec![
             udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of),
             udf::ArrayFunction::udf(LAMBDA_BODY, &[2, 3, 4, 5, 6], udf::first, |args| {
@@ -63,6 +74,9 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for function in map_lambda::functions()
         .into_iter()
         .chain(list_lambda::functions())
+        .chain(fold_lambda::functions())
+        .chain(regexp_lambda::functions())
+        .chain(map_zip::functions())
     {
         registry.register_higher_order_function(function)?;
     }
@@ -75,7 +89,6 @@ const TRINO_NAMES: &[(&str, &str)] = &[
     ("date_trunc", "trino_date_trunc"),
     ("transform", "array_transform"),
     ("filter", "array_filter"),
-    ("contains", "array_has"),
     ("split", "string_to_array"),
     ("codepoint", "ascii"),
     ("truncate", "trunc"),

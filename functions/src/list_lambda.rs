@@ -9,10 +9,10 @@ use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
 
-use crate::udf::spread;
+use crate::udf::{lambda_signature, spread};
 use datafusion::logical_expr::{
     ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature,
-    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
+    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda,
 };
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -22,14 +22,7 @@ struct ZipWith {
 
 pub fn functions() -> Vec<Arc<HigherOrderUDF>> {
     vec![Arc::new(HigherOrderUDF::new_from_impl(ZipWith {
-        signature: HigherOrderSignature::exact(
-            vec![
-                ValueOrLambda::Value(()),
-                ValueOrLambda::Value(()),
-                ValueOrLambda::Lambda(()),
-            ],
-            Volatility::Immutable,
-        ),
+        signature: lambda_signature(2, 1),
     }))]
 }
 

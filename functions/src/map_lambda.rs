@@ -11,10 +11,10 @@ use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, exec_err, plan_err};
 
-use crate::udf::spread;
+use crate::udf::{lambda_signature, spread};
 use datafusion::logical_expr::{
     ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature,
-    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
+    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,17 +42,14 @@ pub fn functions() -> Vec<Arc<HigherOrderUDF>> {
         Arc::new(HigherOrderUDF::new_from_impl(MapLambda {
             name,
             kind,
-            signature: HigherOrderSignature::exact(
-                vec![ValueOrLambda::Value(()), ValueOrLambda::Lambda(())],
-                Volatility::Immutable,
-            ),
+            signature: lambda_signature(1, 1),
         }))
     })
     .collect()
 }
 
 /// The key and value fields of a map type.
-fn entry_fields(data_type: &DataType) -> Result<(FieldRef, FieldRef, FieldRef)> {
+pub(crate) fn entry_fields(data_type: &DataType) -> Result<(FieldRef, FieldRef, FieldRef)> {
     let DataType::Map(entries, _) = data_type else {
         return plan_err!("expected a map, got {data_type}");
     };
@@ -66,7 +63,7 @@ fn entry_fields(data_type: &DataType) -> Result<(FieldRef, FieldRef, FieldRef)> 
 }
 
 /// A map type with new key or value types.
-fn map_type(entries: &FieldRef, key: FieldRef, value: FieldRef) -> DataType {
+pub(crate) fn map_type(entries: &FieldRef, key: FieldRef, value: FieldRef) -> DataType {
     let fields = Fields::from(vec![key, value]);
     DataType::Map(
         Arc::new(Field::new(entries.name(), DataType::Struct(fields), false)),

@@ -38,6 +38,10 @@ pub fn signature(data_type: &DataType) -> Value {
         | DataType::BinaryView
         | DataType::FixedSizeBinary(_) => simple("varbinary"),
         DataType::Null => simple("unknown"),
+        DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => {
+            simple("interval year to month")
+        }
+        DataType::Interval(_) => simple("interval day to second"),
         DataType::List(field)
         | DataType::LargeList(field)
         | DataType::ListView(field)

@@ -11,8 +11,8 @@ use arrow::compute::take;
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
-    Volatility,
+    ColumnarValue, HigherOrderSignature, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, ValueOrLambda, Volatility,
 };
 
 /// Computes a function's result for every row of its arguments (all the same length).
@@ -140,6 +140,13 @@ pub fn first(args: &[DataType]) -> Result<DataType> {
         Some(t) => Ok(t.clone()),
         None => exec_err!("the function takes at least one argument"),
     }
+}
+
+/// The signature of a function taking `values` values and then `lambdas` lambdas.
+pub fn lambda_signature(values: usize, lambdas: usize) -> HigherOrderSignature {
+    let mut args = vec![ValueOrLambda::Value(()); values];
+    args.extend(std::iter::repeat_n(ValueOrLambda::Lambda(()), lambdas));
+    HigherOrderSignature::exact(args, Volatility::Immutable)
 }
 
 /// A lambda's captured columns, one value per element: row `rows[i]`'s value for element `i`.

@@ -11,10 +11,13 @@ ending in `;`, then its documented result as a `-- result` comment (on the same 
 next). The results are the documentation's, never lakegate's. A value is compared as a Trino
 client shows it: `NULL`, `true`, `[1, 2]`, `{k=v}`, timestamps as text; quotes, whitespace
 and trailing zero fractions of a second are not significant, and numbers compare with a
-relative tolerance. Exits non-zero when either front end passes less than R of the cases.
+relative tolerance. Rows compare in order only where the query fixes it: the rows of a query
+without a top-level ORDER BY, or with FETCH ... WITH TIES (ties come in any order), compare as
+a multiset. Exits non-zero when either front end passes less than R of the cases.
 """
 
 import argparse
+import base64
 import datetime
 import decimal
 import math
@@ -83,6 +86,10 @@ def render(value):
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
         return repr(value)
+    if type(value).__name__ == "MonthDayNano":
+        return interval(value.months, value.days, value.nanoseconds)
+    if isinstance(value, datetime.timedelta):
+        return interval(0, value.days, (value.seconds * 10**6 + value.microseconds) * 1000)
     if isinstance(value, (list, tuple)):
         inner = ", ".join(render(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
@@ -103,6 +110,23 @@ def render(value):
     if isinstance(value, decimal.Decimal):
         return str(value)
     return str(value)
+
+
+def interval(months, days, nanos):
+    """An interval as the Trino CLI prints it: `Y-M`, or `D HH:MM:SS.mmm` for days to seconds."""
+    def year_month(m):
+        return f"{'-' if m < 0 else ''}{abs(m) // 12}-{abs(m) % 12}"
+
+    if days == 0 and nanos == 0:
+        return year_month(months)
+    total = days * 86_400 * 10**9 + nanos
+    millis = abs(total) // 10**6
+    seconds, millis = divmod(millis, 1000)
+    text = (
+        f"{'-' if total < 0 else ''}{seconds // 86400} {seconds % 86400 // 3600:02}:"
+        f"{seconds % 3600 // 60:02}:{seconds % 60:02}.{millis:03}"
+    )
+    return text if months == 0 else f"{year_month(months)} {text}"
 
 
 def normalise(text):
@@ -128,6 +152,50 @@ def same(actual, expected):
     except ValueError:
         return False
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def ordered(sql):
+    """Whether the query's top level has an ORDER BY that fixes the order of all its rows."""
+    depth, quoted, top = 0, False, []
+    for c in sql:
+        if c == "'":
+            quoted = not quoted
+        elif not quoted and c == "(":
+            depth += 1
+        elif not quoted and c == ")":
+            depth -= 1
+        top.append(c if depth == 0 and not quoted and c not in "()" else " ")
+    text = re.sub(r"\s+", " ", "".join(top)).upper()
+    return " ORDER BY " in f" {text} " and "WITH TIES" not in text
+
+
+def elements(text):
+    """The top-level items of a normalised `[a, (b, c), ...]` listing, or None."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    items, depth, start = [], 0, 1
+    for i, c in enumerate(text[1:-1], start=1):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:-1])
+    return [] if items == [""] else items
+
+
+def same_rows(actual, expected, sql):
+    """`same`, with the rows of a query whose order is not fixed compared as a multiset."""
+    if same(actual, expected):
+        return True
+    if ordered(sql):
+        return False
+    a, e = elements(normalise(actual)), elements(normalise(expected))
+    if a is None or e is None or len(a) != len(e):
+        return False
+    return all(same(x, y) for x, y in zip(sorted(a), sorted(e)))
 
 
 def trino_type(text):
@@ -159,7 +227,10 @@ def trino_type(text):
 
 
 def shaped(value, kind):
-    """A raw Trino JSON value with its rows as tuples (the raw protocol sends rows as lists)."""
+    """A raw Trino JSON value with its rows as tuples (the raw protocol sends rows as lists)
+    and varbinary as bytes (the protocol sends base64; the CLI shows the bytes in hex)."""
+    if kind == "varbinary" and isinstance(value, str):
+        return base64.b64decode(value)
     if value is None or isinstance(kind, str):
         return value
     if kind[0] == "array":
@@ -238,7 +309,7 @@ def run(name, cursor, families, failures):
                 actual = answer(cursor, sql)
             except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
                 actual = f"error: {str(e).splitlines()[0][:200]}"
-            if same(actual, expected):
+            if same_rows(actual, expected, sql):
                 passed += 1
             else:
                 failures.append((name, family, sql, expected, actual))

@@ -29,3 +29,25 @@ FROM (VALUES
 GROUP BY country
 ORDER BY country;
 -- [(Austria, NULL), (India, Bangalore,Chennai), (Poland, NULL)]
+SELECT id, reduce_agg(value, 0, (a, b) -> a + b, (a, b) -> a + b)
+FROM (
+    VALUES
+        (1, 3),
+        (1, 4),
+        (1, 5),
+        (2, 6),
+        (2, 7)
+) AS t(id, value)
+GROUP BY id;
+-- [(1, 12), (2, 13)]
+SELECT id, reduce_agg(value, 1, (a, b) -> a * b, (a, b) -> a * b)
+FROM (
+    VALUES
+        (1, 3),
+        (1, 4),
+        (1, 5),
+        (2, 6),
+        (2, 7)
+) AS t(id, value)
+GROUP BY id;
+-- [(1, 60), (2, 42)]

@@ -28,3 +28,9 @@ SELECT NULL = NULL; -- NULL
 SELECT NULL <> NULL; -- NULL
 SELECT COALESCE(CAST(ROW(NULL, NULL) AS ROW(integer, integer)), ROW(1, 2)); -- (1, 2)
 SELECT COALESCE(CAST(ROW(1, NULL) AS ROW(integer, integer)), ROW(1, 2)); -- (1, NULL)
+SELECT * FROM (VALUES 'America', 'Asia', 'Africa', 'Europe', 'Australia', 'Antarctica') AS t (continent)
+WHERE continent LIKE 'E%';
+-- Europe
+SELECT * FROM (VALUES 'America', 'Asia', 'Africa', 'Europe', 'Australia', 'Antarctica') AS t (continent)
+WHERE continent NOT LIKE 'E%';
+-- [America, Asia, Africa, Australia, Antarctica]

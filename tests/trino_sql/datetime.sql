@@ -73,3 +73,18 @@ SELECT extract(YEAR FROM TIMESTAMP '2022-10-20 05:10:00');
 SELECT timezone(TIMESTAMP '2024-01-01 12:00:00 Asia/Tokyo'); -- Asia/Tokyo
 SELECT timezone(TIMESTAMP '2024-01-01 12:00:00 +01:00'); -- +01:00
 SELECT timezone(TIMESTAMP '2024-02-29 12:00:00 UTC'); -- UTC
+SELECT interval '2' day + interval '3' hour; -- 2 03:00:00.000
+SELECT interval '3' year + interval '5' month; -- 3-5
+SELECT interval '2' day - interval '3' hour; -- 1 21:00:00.000
+SELECT interval '3' year - interval '5' month; -- 2-7
+SELECT from_iso8601_timestamp_nanos('2020-05-11T11:15:05.123456789+01:00');
+-- 2020-05-11 11:15:05.123456789 +01:00
+SELECT with_timezone(TIMESTAMP '2022-11-01 09:08:07.321', 'America/Los_Angeles');
+-- 2022-11-01 09:08:07.321 America/Los_Angeles
+SELECT from_unixtime_nanos(DECIMAL '1234');
+-- 1970-01-01 00:00:00.000001234 UTC
+SELECT from_unixtime_nanos(DECIMAL '1234.499');
+-- 1970-01-01 00:00:00.000001234 UTC
+SELECT from_unixtime_nanos(DECIMAL '-1234');
+-- 1969-12-31 23:59:59.999998766 UTC
+SELECT timezone(TIME '12:00:00+09:00'); -- +09:00

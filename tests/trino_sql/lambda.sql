@@ -15,3 +15,29 @@ FROM (
     VALUES (1), (2), (3), (4), (5)
 ) AS t(value);
 -- 15
+SELECT numbers,
+       transform(numbers, n -> n * n) as squared_numbers
+FROM (
+    VALUES
+        (ARRAY[1, 2]),
+        (ARRAY[3, 4]),
+        (ARRAY[5, 6, 7])
+) AS t(numbers);
+-- [([1, 2], [1, 4]), ([3, 4], [9, 16]), ([5, 6, 7], [25, 36, 49])]
+SELECT transform(prices, n -> TRY_CAST(n AS VARCHAR) || '$') as price_tags
+FROM (
+    VALUES
+        (ARRAY[100, 200]),
+        (ARRAY[30, 4])
+) AS t(prices);
+-- [[100$, 200$], [30$, 4$]]
+SELECT xvalues,
+       a,
+       b,
+       transform(xvalues, x -> a * x + b) as linear_function_values
+FROM (
+    VALUES
+        (ARRAY[1, 2], 10, 5),
+        (ARRAY[3, 4], 4, 2)
+) AS t(xvalues, a, b);
+-- [([1, 2], 10, 5, [15, 25]), ([3, 4], 4, 2, [14, 18])]

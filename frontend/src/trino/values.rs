@@ -2,13 +2,15 @@
 //! pick from [`super::types`]: integers and booleans as JSON, doubles as numbers or
 //! `"NaN"`/`"Infinity"`, decimals as strings (no precision lost), dates `2024-01-31`,
 //! timestamps `2024-01-31 12:00:00.000000` with as many fraction digits as the type's
-//! precision, varbinary base64, arrays as arrays, rows as positional arrays, maps as objects.
+//! precision, intervals `3-5` (years to months) and `2 03:00:00.000` (days to seconds),
+//! varbinary base64, arrays as arrays, rows as positional arrays, maps as objects.
 
 use arrow::array::timezone::Tz;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimeUnit, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType, TimeUnit,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use base64::Engine as _;
@@ -72,6 +74,17 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
                 (None, _) => Value::Null,
             })
         }
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            values(&|i| interval(array.as_primitive::<IntervalYearMonthType>().value(i), 0, 0))
+        }
+        DataType::Interval(IntervalUnit::DayTime) => values(&|i| {
+            let v = array.as_primitive::<IntervalDayTimeType>().value(i);
+            interval(0, v.days, i64::from(v.milliseconds) * 1_000_000)
+        }),
+        DataType::Interval(IntervalUnit::MonthDayNano) => values(&|i| {
+            let v = array.as_primitive::<IntervalMonthDayNanoType>().value(i);
+            interval(v.months, v.days, v.nanoseconds)
+        }),
         DataType::Binary => values(&|i| base64(array.as_binary::<i32>().value(i))),
         DataType::LargeBinary => values(&|i| base64(array.as_binary::<i64>().value(i))),
         DataType::BinaryView => values(&|i| base64(array.as_binary_view().value(i))),
@@ -133,6 +146,34 @@ fn double(value: f64) -> Value {
     } else {
         serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
     }
+}
+
+/// An interval as Trino writes it: `Y-M` when it counts months only, else `D HH:MM:SS.mmm`
+/// (days and time folded into one signed span; months, if any, lead as `Y-M`).
+fn interval(months: i32, days: i32, nanos: i64) -> Value {
+    let year_month = |m: i32| {
+        let sign = if m < 0 { "-" } else { "" };
+        format!("{sign}{}-{}", m.unsigned_abs() / 12, m.unsigned_abs() % 12)
+    };
+    if days == 0 && nanos == 0 {
+        return Value::String(year_month(months));
+    }
+    let total = i128::from(days) * 86_400_000_000_000 + i128::from(nanos);
+    let sign = if total < 0 { "-" } else { "" };
+    let millis = total.unsigned_abs() / 1_000_000;
+    let (seconds, millis) = (millis / 1000, millis % 1000);
+    let day_second = format!(
+        "{sign}{} {:02}:{:02}:{:02}.{millis:03}",
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    );
+    Value::String(if months == 0 {
+        day_second
+    } else {
+        format!("{} {day_second}", year_month(months))
+    })
 }
 
 fn base64(bytes: &[u8]) -> Value {

@@ -14,10 +14,12 @@ use super::SqlDialect;
 use crate::session::SessionVars;
 use crate::statement::{Classified, Command, SetVariable, StatementError, classify};
 
+mod clauses;
 mod rewrite;
 mod statements;
 mod syntax;
 mod tokens;
+mod unnest;
 pub use lakegate_functions::types;
 
 use syntax::TrinoSyntax;
@@ -105,6 +107,15 @@ impl SqlDialect for Trino {
 }
 
 /// A read (or its `EXPLAIN`) with Trino's spellings made DataFusion's.
+/// `sql` parsed as Trino SQL, rewritten by `rewrite`, written back (for the rewrites' tests).
+#[cfg(test)]
+fn rewritten_by(sql: &str, rewrite: fn(&mut datafusion::sql::sqlparser::ast::Statement)) -> String {
+    let mut statements = Parser::parse_sql(&TrinoSyntax, sql).expect("parses");
+    let mut statement = statements.remove(0);
+    rewrite(&mut statement);
+    statement.to_string()
+}
+
 fn respelled(classified: Classified) -> Classified {
     fn statement(mut s: DfStatement) -> DfStatement {
         respell(&mut s);
@@ -112,7 +123,11 @@ fn respelled(classified: Classified) -> Classified {
     }
     fn respell(s: &mut DfStatement) {
         match s {
-            DfStatement::Statement(inner) => rewrite::rewrite(inner),
+            DfStatement::Statement(inner) => {
+                clauses::rewrite(inner);
+                unnest::rewrite(inner);
+                rewrite::rewrite(inner);
+            }
             DfStatement::Explain(explain) => respell(&mut explain.statement),
             _ => {}
         }

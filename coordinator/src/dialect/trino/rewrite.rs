@@ -1,13 +1,15 @@
 //! Trino spellings DataFusion plans differently, rewritten in the parsed statement:
 //! `if(c, a[, b])` and `count_if(x)` as the `CASE` they mean, `TIMESTAMP '2012-08-08 01:00'`
-//! (no seconds) completed, `JSON '...'` literals as `json_parse('...')`, and the convenience
-//! extraction functions (`day_of_week`, `year`, ...) as `date_part` with Trino's numbering.
+//! (no seconds) completed, `JSON '...'` literals as `json_parse('...')`, `DECIMAL '...'` with
+//! the precision and scale its digits give, the convenience extraction functions
+//! (`day_of_week`, `year`, ...) as `date_part` with Trino's numbering, and `array_sort` with a
+//! comparator as `array_sort_by`.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, LambdaFunction,
-    Statement, TimezoneInfo, Visit, VisitMut, Visitor, VisitorMut,
+    DataType, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    LambdaFunction, Statement, TimezoneInfo, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -44,6 +46,7 @@ fn respelled(expr: &Expr) -> Option<Expr> {
             let text = typed.value.value.clone().into_string()?;
             match &typed.data_type {
                 DataType::Timestamp(None, TimezoneInfo::None) => timestamp_literal(&text),
+                DataType::Decimal(ExactNumberInfo::None) => decimal_literal(&text),
                 DataType::JSON => parse_expr(&format!("json_parse({})", quoted(&text))),
                 DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => {
                     parse_expr(&format!("json_parse({})", quoted(&text)))
@@ -53,6 +56,25 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `DECIMAL '0012.340'`: Trino types the literal by its digits, leading and trailing zeros
+/// included: precision 7, scale 3.
+fn decimal_literal(text: &str) -> Option<Expr> {
+    let digits = text.trim().trim_start_matches(['+', '-']);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if !(whole.chars().chain(fraction.chars())).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let precision = (whole.len() + fraction.len()).max(1);
+    if precision > 38 {
+        return None;
+    }
+    parse_expr(&format!(
+        "CAST({} AS DECIMAL({precision}, {}))",
+        quoted(text.trim()),
+        fraction.len()
+    ))
 }
 
 /// A lambda whose body leaves parameters unused, its body wrapped in
@@ -118,9 +140,26 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
     if is_json(data_type) {
         return parse_expr(&format!("to_json({inner})"));
     }
+    if let DataType::Timestamp(Some(p), TimezoneInfo::None) = data_type
+        && ![0, 3, 6, 9].contains(p)
+    {
+        return timestamp_precision(inner, *p);
+    }
+    // Types DataFusion lacks, carried as their canonical text.
+    match data_type {
+        DataType::Uuid => return parse_expr(&format!("uuid_value({inner})")),
+        DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("ipaddress") => {
+            return parse_expr(&format!("ipaddress({inner})"));
+        }
+        _ => {}
+    }
     let reads_json = matches!(inner, Expr::Function(f)
         if ["json_parse", "json_extract", "to_json"]
             .contains(&f.name.to_string().to_ascii_lowercase().as_str()));
+    if reads_json && matches!(data_type, DataType::Array(_)) {
+        // The typed NULL carries the target type to the function.
+        return parse_expr(&format!("json_cast({inner}, CAST(NULL AS {data_type}))"));
+    }
     if reads_json
         && !matches!(
             data_type,
@@ -132,6 +171,29 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         ));
     }
     None
+}
+
+/// `CAST(x AS TIMESTAMP(p))` for a precision DataFusion lacks: rounded (half up, as Trino
+/// rounds) to `p` fraction digits and kept at the next precision it has; beyond 9 digits,
+/// nanoseconds (the digits past them are zeros).
+fn timestamp_precision(inner: &Expr, p: u64) -> Option<Expr> {
+    if p > 9 {
+        return parse_expr(&format!("CAST({inner} AS TIMESTAMP(9))"));
+    }
+    let unit = 10i64.pow(9 - p as u32);
+    let kept = match p {
+        1 | 2 => 3,
+        4 | 5 => 6,
+        _ => 9,
+    };
+    let nanos = format!(
+        "(CAST(CAST({inner} AS TIMESTAMP(9)) AS BIGINT) + {})",
+        unit / 2
+    );
+    // Floor division: a timestamp before 1970 rounds the same way.
+    parse_expr(&format!(
+        "CAST(to_timestamp_nanos({nanos} - ({nanos} % {unit} + {unit}) % {unit}) AS TIMESTAMP({kept}))"
+    ))
 }
 
 /// `TIMESTAMP '2012-08-08 01:00[:00[.fff]] [zone]'`: seconds may be left out; the precision
@@ -154,6 +216,16 @@ fn timestamp_literal(text: &str) -> Option<Expr> {
         quoted(&naive),
         precision_of(&naive)
     );
+    // `GMT-08:30`, `UTC+01:00`: the offset alone.
+    let zone = zone.map(|z| {
+        ["UTC", "GMT", "UT"]
+            .iter()
+            .find_map(|prefix| {
+                z.strip_prefix(prefix)
+                    .filter(|rest| rest.starts_with(['+', '-']))
+            })
+            .unwrap_or(z)
+    });
     match zone {
         Some(zone) => parse_expr(&format!("({cast} AT TIME ZONE {})", quoted(zone))),
         None => parse_expr(&cast),
@@ -227,10 +299,34 @@ fn listagg(function: &Function) -> Option<Expr> {
     parse_expr(&format!("string_agg({value}, {separator}{order}){filter}"))
 }
 
+/// `array_sort(a, (x, y) -> ...)` as `array_sort_by`, `regexp_replace(s, p, x -> ...)` as
+/// `regexp_replace_with`: DataFusion's functions of those names take no lambda, and a call
+/// naming a plain function is never planned as a lambda's.
+fn with_lambda(function: &Function, name: &str) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(_)))) = list.args.last()
+    else {
+        return None;
+    };
+    let mut renamed = function.clone();
+    renamed.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![
+        datafusion::sql::sqlparser::ast::Ident::new(name),
+    ]);
+    Some(Expr::Function(renamed))
+}
+
 fn function_call(function: &Function) -> Option<Expr> {
     let name = function.name.to_string().to_ascii_lowercase();
     if name == "listagg" && function.over.is_none() {
         return listagg(function);
+    }
+    if name == "array_sort" {
+        return with_lambda(function, lakegate_functions::ARRAY_SORT_BY);
+    }
+    if name == "regexp_replace" {
+        return with_lambda(function, lakegate_functions::REGEXP_REPLACE_WITH);
     }
     let args = plain_args(function)?;
     let sql = match (name.as_str(), args.as_slice()) {
@@ -263,6 +359,7 @@ fn function_call(function: &Function) -> Option<Expr> {
             format!("({x}) + CAST(CAST(({n}) * {times} AS VARCHAR) || ' {unit}' AS INTERVAL)")
         }
         ("cosine_similarity", [a, b]) => format!("1 - cosine_distance({a}, {b})"),
+        ("to_utf8", [x]) => format!("CAST({x} AS BYTEA)"),
         ("map", []) => "MAP {}".to_string(),
         // The value at the greatest (least) key; rows whose key is null never win.
         ("max_by", [x, y]) if function.over.is_none() && function.filter.is_none() => {
@@ -279,13 +376,9 @@ fn function_call(function: &Function) -> Option<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     fn rewritten(sql: &str) -> String {
-        let mut statements = Parser::parse_sql(&TrinoSyntax, sql).expect("parses");
-        let mut statement = statements.remove(0);
-        rewrite(&mut statement);
-        statement.to_string()
+        super::super::rewritten_by(sql, rewrite)
     }
 
     #[test]
@@ -311,6 +404,14 @@ mod tests {
             "SELECT (CAST('2012-10-31 01:00:00' AS TIMESTAMP(0)) AT TIME ZONE 'UTC')"
         );
         assert!(rewritten("SELECT transform(a, x -> x + 1) FROM t").contains("x -> x + 1"));
+        assert_eq!(
+            rewritten("SELECT DECIMAL '0012.340', DECIMAL '0'"),
+            "SELECT CAST('0012.340' AS DECIMAL(7,3)), CAST('0' AS DECIMAL(1,0))"
+        );
+        assert_eq!(
+            rewritten("SELECT array_sort(a, (x, y) -> IF(x < y, 1, -1)) FROM t"),
+            "SELECT array_sort_by(a, (x, y) -> CASE WHEN x < y THEN 1 ELSE -1 END) FROM t"
+        );
         assert_eq!(
             rewritten("SELECT map_filter(m, (k, v) -> v > 10) FROM t"),
             "SELECT map_filter(m, (k, v) -> lambda_body(v > 10, k)) FROM t"

@@ -1,0 +1,5 @@
+select c_name, c_acctbal
+from customer
+where c_mktsegment = 'MACHINERY'
+order by c_acctbal desc, c_custkey
+limit 10

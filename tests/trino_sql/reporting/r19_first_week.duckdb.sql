@@ -1,0 +1,9 @@
+with recursive days(d) as (
+    select date '1995-03-01'
+    union all
+    select cast(d + interval '1' day as date) from days where d < date '1995-03-07'
+)
+select d, count(o_orderkey) as orders
+from days
+left join orders on o_orderdate = d
+group by d
