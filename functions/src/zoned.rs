@@ -160,6 +160,7 @@ fn iso_instant(text: &str) -> Result<i64> {
     };
     let offset = match zone {
         None => 0,
+        Some(Some(zone)) if zone == "UTC" => 0,
         Some(Some(zone)) => match FixedOffset::from_str(&zone) {
             Ok(o) => o.local_minus_utc(),
             Err(_) => return exec_err!("{text:?} has an invalid zone offset"),
