@@ -1,5 +1,5 @@
 //! Trino's array functions DataFusion lacks: `trim_array`, `ngrams`, `combinations`,
-//! `array_histogram`. Each picks elements by index and gathers them with one `take` per batch.
+//! `array_histogram`, `multimap_from_entries`. Each picks elements by index and gathers them with one `take` per batch.
 
 use std::sync::Arc;
 
@@ -20,6 +20,12 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ArrayFunction::udf("combinations", &[2], nested, combinations),
         ArrayFunction::udf("map_from_entries", &[1], entries_map, map_from_entries),
         ArrayFunction::udf("array_histogram", &[1], histogram_map, array_histogram),
+        ArrayFunction::udf(
+            "multimap_from_entries",
+            &[1],
+            multimap_type,
+            multimap_from_entries,
+        ),
     ]
 }
 
@@ -174,37 +180,24 @@ fn histogram_map(args: &[DataType]) -> Result<DataType> {
         Some(DataType::List(field)) => field.data_type().clone(),
         other => return exec_err!("array_histogram takes an array, got {other:?}"),
     };
-    Ok(DataType::Map(
-        Arc::new(Field::new(
-            "entries",
-            DataType::Struct(
-                vec![
-                    Field::new("key", element, false),
-                    Field::new("value", DataType::Int64, true),
-                ]
-                .into(),
-            ),
-            false,
-        )),
-        false,
-    ))
+    Ok(map_of(element, DataType::Int64))
 }
 
 /// `array_histogram(x)`: each distinct non-null element (in order of first appearance) with
 /// the number of times it appears; rows are compared in Arrow's row format.
 fn array_histogram(args: &[ArrayRef]) -> Result<ArrayRef> {
     let list = list_of(&args[0])?;
-    let DataType::Map(entries_field, _) = histogram_map(&[list.data_type().clone()])? else {
-        return exec_err!("array_histogram builds a map");
-    };
-    let DataType::Struct(fields) = entries_field.data_type() else {
-        return exec_err!("array_histogram builds entries");
-    };
+    let (entries_field, fields) = entries_of(
+        histogram_map(&[list.data_type().clone()])?,
+        "array_histogram",
+    )?;
     let values = list.values();
     let converter = arrow::row::RowConverter::new(vec![arrow::row::SortField::new(
         values.data_type().clone(),
     )])?;
     let encoded = converter.convert_columns(&[Arc::clone(values)])?;
+    // Logical nulls: a NullArray's elements are null without a null buffer.
+    let nulls = values.logical_nulls();
     let (mut firsts, mut counts, mut lengths) = (Vec::new(), Vec::new(), Vec::new());
     for row in 0..list.len() {
         let start = firsts.len();
@@ -213,7 +206,7 @@ fn array_histogram(args: &[ArrayRef]) -> Result<ArrayRef> {
                 std::collections::HashMap::new();
             let offsets = list.value_offsets();
             for at in offsets[row] as usize..offsets[row + 1] as usize {
-                if values.is_null(at) {
+                if nulls.as_ref().is_some_and(|n| n.is_null(at)) {
                     continue;
                 }
                 match seen.entry(encoded.row(at)) {
@@ -230,11 +223,109 @@ fn array_histogram(args: &[ArrayRef]) -> Result<ArrayRef> {
     }
     let keys = take(values.as_ref(), &UInt32Array::from(firsts), None)?;
     let keys = arrow::compute::cast(&keys, fields[0].data_type())?;
-    let entries = arrow::array::StructArray::try_new(
-        fields.clone(),
-        vec![keys, Arc::new(arrow::array::Int64Array::from(counts))],
+    map_array(
+        entries_field,
+        fields,
+        [keys, Arc::new(arrow::array::Int64Array::from(counts))],
+        lengths,
+        list,
+    )
+}
+
+/// `map(K, array(V))` for an array of `(K, V)` rows.
+fn multimap_type(args: &[DataType]) -> Result<DataType> {
+    let (key, value) = entry_types(args, "multimap_from_entries")?;
+    Ok(map_of(key, DataType::new_list(value, true)))
+}
+
+/// `multimap_from_entries(ARRAY[(k, v), ...])`: each distinct key (in order of first
+/// appearance) with the array of its values in order.
+fn multimap_from_entries(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let list = list_of(&args[0])?;
+    let (entries_field, fields) = entries_of(
+        multimap_type(&[list.data_type().clone()])?,
+        "multimap_from_entries",
+    )?;
+    let Some(rows) = list.values().as_struct_opt() else {
+        return exec_err!("multimap_from_entries takes an array of rows");
+    };
+    let (keys, values) = (rows.column(0), rows.column(1));
+    let converter =
+        arrow::row::RowConverter::new(vec![arrow::row::SortField::new(keys.data_type().clone())])?;
+    let encoded = converter.convert_columns(&[Arc::clone(keys)])?;
+    let (mut firsts, mut grouped, mut lengths) = (Vec::new(), Vec::new(), Vec::new());
+    for row in 0..list.len() {
+        let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
+        if list.is_valid(row) {
+            let mut seen: std::collections::HashMap<arrow::row::Row<'_>, usize> =
+                std::collections::HashMap::new();
+            let offsets = list.value_offsets();
+            for at in offsets[row] as usize..offsets[row + 1] as usize {
+                if keys.is_null(at) {
+                    return exec_err!("multimap_from_entries: a map key cannot be NULL");
+                }
+                let group = *seen.entry(encoded.row(at)).or_insert_with(|| {
+                    groups.push((at, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[group].1.push(at as u32);
+            }
+        }
+        lengths.push(groups.len());
+        for (first, members) in groups {
+            firsts.push(first as u32);
+            grouped.push(Some(members));
+        }
+    }
+    let keys = take(keys.as_ref(), &UInt32Array::from(firsts), None)?;
+    let indices: UInt32Array = grouped.iter().flatten().flatten().copied().collect();
+    let value_lists = ListArray::try_new(
+        Arc::new(Field::new("item", values.data_type().clone(), true)),
+        OffsetBuffer::from_lengths(grouped.iter().map(|g| g.as_ref().map_or(0, Vec::len))),
+        take(values.as_ref(), &indices, None)?,
         None,
     )?;
+    map_array(
+        entries_field,
+        fields,
+        [keys, Arc::new(value_lists)],
+        lengths,
+        list,
+    )
+}
+
+/// The map type of an array of two-field rows.
+fn entries_map(args: &[DataType]) -> Result<DataType> {
+    let (key, value) = entry_types(args, "map_from_entries")?;
+    Ok(map_of(key, value))
+}
+
+/// The key and value types of an array of `(key, value)` rows.
+fn entry_types(args: &[DataType], function: &str) -> Result<(DataType, DataType)> {
+    let Some(DataType::List(field)) = args.first() else {
+        return exec_err!("{function} takes an array of rows, got {:?}", args.first());
+    };
+    let DataType::Struct(fields) = field.data_type() else {
+        return exec_err!(
+            "{function} takes an array of rows, got {}",
+            field.data_type()
+        );
+    };
+    let [key, value] = fields.iter().as_slice() else {
+        return exec_err!("{function} takes rows of a key and a value");
+    };
+    Ok((key.data_type().clone(), value.data_type().clone()))
+}
+
+/// One map per row of `list` (NULL where it is), of `lengths[row]` entries each.
+fn map_array(
+    entries_field: Arc<Field>,
+    fields: arrow::datatypes::Fields,
+    [keys, values]: [ArrayRef; 2],
+    lengths: Vec<usize>,
+    list: &ListArray,
+) -> Result<ArrayRef> {
+    let entries = arrow::array::StructArray::try_new(fields, vec![keys, values], None)?;
     Ok(Arc::new(arrow::array::MapArray::try_new(
         entries_field,
         OffsetBuffer::from_lengths(lengths),
@@ -244,48 +335,45 @@ fn array_histogram(args: &[ArrayRef]) -> Result<ArrayRef> {
     )?))
 }
 
-/// The map type of an array of two-field rows.
-fn entries_map(args: &[DataType]) -> Result<DataType> {
-    let Some(DataType::List(field)) = args.first() else {
-        return exec_err!(
-            "map_from_entries takes an array of rows, got {:?}",
-            args.first()
-        );
-    };
-    let DataType::Struct(fields) = field.data_type() else {
-        return exec_err!(
-            "map_from_entries takes an array of rows, got {}",
-            field.data_type()
-        );
-    };
-    let [key, value] = fields.iter().as_slice() else {
-        return exec_err!("map_from_entries takes rows of a key and a value");
-    };
-    Ok(DataType::Map(
+/// The entries field of a map type and its key and value fields.
+fn entries_of(map: DataType, function: &str) -> Result<(Arc<Field>, arrow::datatypes::Fields)> {
+    match map {
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(fields) => {
+                let fields = fields.clone();
+                Ok((entries, fields))
+            }
+            other => exec_err!("{function} builds map entries, not {other}"),
+        },
+        other => exec_err!("{function} builds a map, not {other}"),
+    }
+}
+
+/// `map(key, value)` as Arrow writes a map: non-null keys, nullable values, unsorted.
+fn map_of(key: DataType, value: DataType) -> DataType {
+    DataType::Map(
         Arc::new(Field::new(
             "entries",
             DataType::Struct(
                 vec![
-                    Field::new("key", key.data_type().clone(), false),
-                    Field::new("value", value.data_type().clone(), true),
+                    Field::new("key", key, false),
+                    Field::new("value", value, true),
                 ]
                 .into(),
             ),
             false,
         )),
         false,
-    ))
+    )
 }
 
 /// `map_from_entries(ARRAY[(k, v), ...])`: the rows become the map's entries as they are.
 fn map_from_entries(args: &[ArrayRef]) -> Result<ArrayRef> {
     let list = list_of(&args[0])?;
-    let DataType::Map(entries_field, _) = entries_map(&[list.data_type().clone()])? else {
-        return exec_err!("map_from_entries builds a map");
-    };
-    let DataType::Struct(fields) = entries_field.data_type() else {
-        return exec_err!("map_from_entries builds entries");
-    };
+    let (entries_field, fields) = entries_of(
+        entries_map(&[list.data_type().clone()])?,
+        "map_from_entries",
+    )?;
     let Some(rows) = list.values().as_struct_opt() else {
         return exec_err!("map_from_entries takes an array of rows");
     };
@@ -301,4 +389,33 @@ fn map_from_entries(args: &[ArrayRef]) -> Result<ArrayRef> {
         list.nulls().cloned(),
         false,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, MapArray, NullArray};
+
+    fn list(values: ArrayRef, lengths: &[usize]) -> ArrayRef {
+        let field = Arc::new(Field::new("item", values.data_type().clone(), true));
+        Arc::new(
+            ListArray::try_new(
+                field,
+                OffsetBuffer::from_lengths(lengths.iter().copied()),
+                values,
+                None,
+            )
+            .expect("a list"),
+        )
+    }
+
+    #[test]
+    fn histograms_count_each_element_once_per_value() {
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(42), Some(7), Some(42), None]));
+        let map = array_histogram(&[list(values, &[4])]).expect("histogram");
+        let map = map.as_any().downcast_ref::<MapArray>().expect("a map");
+        assert_eq!(map.value_length(0), 2);
+        let nulls = array_histogram(&[list(Arc::new(NullArray::new(2)), &[2])]).expect("empty");
+        assert_eq!(nulls.as_map().value_length(0), 0);
+    }
 }

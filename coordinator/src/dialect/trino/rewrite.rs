@@ -8,8 +8,9 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    DataType, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    LambdaFunction, Statement, TimezoneInfo, Visit, VisitMut, Visitor, VisitorMut,
+    AccessExpr, DataType, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, LambdaFunction, Statement, Subscript, TimezoneInfo, Visit, VisitMut,
+    Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -36,12 +37,17 @@ impl VisitorMut for TrinoSpellings {
 fn respelled(expr: &Expr) -> Option<Expr> {
     match expr {
         Expr::Function(function) => function_call(function),
-        Expr::Lambda(lambda) => every_parameter_used(lambda),
+        Expr::Lambda(lambda) => {
+            let mut lambda = lambda.clone();
+            let fields = parameter_fields(&mut lambda);
+            every_parameter_used(&lambda).or(fields.then_some(Expr::Lambda(lambda)))
+        }
         Expr::Cast {
             expr: inner,
             data_type,
             ..
         } => cast(inner, data_type),
+        Expr::CompoundFieldAccess { root, access_chain } => row_field(root, access_chain),
         Expr::TypedString(typed) => {
             let text = typed.value.value.clone().into_string()?;
             match &typed.data_type {
@@ -145,6 +151,9 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
     {
         return timestamp_precision(inner, *p);
     }
+    if let Some(named) = row_cast(inner, data_type) {
+        return Some(named);
+    }
     // Types DataFusion lacks, carried as their canonical text.
     match data_type {
         DataType::Uuid => return parse_expr(&format!("uuid_value({inner})")),
@@ -171,6 +180,100 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         ));
     }
     None
+}
+
+/// The arguments of a `ROW(a, b, ...)` constructor, as SQL text.
+fn row_constructor(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") => plain_args(f),
+        Expr::Tuple(items) => Some(items.iter().map(ToString::to_string).collect()),
+        _ => None,
+    }
+}
+
+/// `s.sum` in a lambda whose parameter `s` is a row, as `get_field(s, 'sum')`: the planner
+/// would look for a column `sum` of a relation `s`. Whether anything was rewritten.
+fn parameter_fields(lambda: &mut LambdaFunction) -> bool {
+    struct Fields<'a>(&'a [String], bool);
+    impl VisitorMut for Fields<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::CompoundIdentifier(parts) = expr
+                && parts.len() > 1
+                && self
+                    .0
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&parts[0].value))
+            {
+                let mut sql = parts[0].to_string();
+                for part in &parts[1..] {
+                    sql = format!("get_field({sql}, {})", quoted(&part.value));
+                }
+                if let Some(replacement) = parse_expr(&sql) {
+                    *expr = replacement;
+                    self.1 = true;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let params: Vec<String> = lambda.params.iter().map(|p| p.name.value.clone()).collect();
+    let mut fields = Fields(&params, false);
+    let _ = VisitMut::visit(lambda.body.as_mut(), &mut fields);
+    fields.1
+}
+
+/// `(expr).x.y`: fields of a row-valued expression, which the planner reads only on columns.
+fn dotted_fields(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
+    if matches!(root, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+        return None;
+    }
+    let mut sql = root.to_string();
+    for access in chain {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            return None;
+        };
+        sql = format!("get_field({sql}, {})", quoted(&field.value));
+    }
+    parse_expr(&sql)
+}
+
+/// `ROW(1, 2.0)[1]`: a row's field by position (its fields are `c0`, `c1`, ...), where
+/// DataFusion would read the subscript as an array's.
+fn row_field(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
+    if let Some(fields) = dotted_fields(root, chain) {
+        return Some(fields);
+    }
+    let fields = row_constructor(root)?;
+    let [AccessExpr::Subscript(Subscript::Index { index })] = chain else {
+        return None;
+    };
+    let position: usize = index.to_string().parse().ok()?;
+    if position == 0 || position > fields.len() {
+        return None;
+    }
+    parse_expr(&format!("get_field({root}, 'c{}')", position - 1))
+}
+
+/// `CAST(ROW(a, b) AS ROW(x T, y U))`: the row with its fields named and cast by position
+/// (DataFusion casts a struct by field names, and a `ROW(...)` constructor has none).
+fn row_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
+    let DataType::Custom(name, modifiers) = data_type else {
+        return None;
+    };
+    if !name.to_string().eq_ignore_ascii_case("row") || modifiers.len() % 2 != 0 {
+        return None;
+    }
+    let values = row_constructor(inner)?;
+    if values.len() * 2 != modifiers.len() {
+        return None;
+    }
+    let fields: Vec<String> = modifiers
+        .chunks(2)
+        .zip(&values)
+        .map(|(pair, value)| format!("{}, CAST({value} AS {})", quoted(&pair[0]), pair[1]))
+        .collect();
+    parse_expr(&format!("named_struct({})", fields.join(", ")))
 }
 
 /// `CAST(x AS TIMESTAMP(p))` for a precision DataFusion lacks: rounded (half up, as Trino
@@ -404,6 +507,15 @@ mod tests {
             "SELECT (CAST('2012-10-31 01:00:00' AS TIMESTAMP(0)) AT TIME ZONE 'UTC')"
         );
         assert!(rewritten("SELECT transform(a, x -> x + 1) FROM t").contains("x -> x + 1"));
+        assert_eq!(
+            rewritten("SELECT CAST(ROW(1, 2.0) AS ROW(x BIGINT, y DOUBLE)).x, ROW(1, 2)[2]"),
+            "SELECT get_field(named_struct('x', CAST(1 AS BIGINT), 'y', CAST(2.0 AS DOUBLE)), 'x'), \
+             get_field(ROW(1, 2), 'c1')"
+        );
+        assert_eq!(
+            rewritten("SELECT reduce(a, s0, (s, x) -> s.total + x, s -> s)"),
+            "SELECT reduce(a, s0, (s, x) -> get_field(s, 'total') + x, s -> s)"
+        );
         assert_eq!(
             rewritten("SELECT DECIMAL '0012.340', DECIMAL '0'"),
             "SELECT CAST('0012.340' AS DECIMAL(7,3)), CAST('0' AS DECIMAL(1,0))"
