@@ -34,6 +34,7 @@ pub use regexp_lambda::REGEXP_REPLACE_WITH;
 pub mod types;
 mod udf;
 mod url;
+mod vector;
 mod zoned;
 
 /// Every function of the library, by its own name.
@@ -50,6 +51,7 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         binary::functions(),
         network::functions(),
         zoned::functions(),
+        vector::functions(),
         vec![
             udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of),
             udf::ArrayFunction::udf(LAMBDA_BODY, &[2, 3, 4, 5, 6], udf::first, |args| {

@@ -1,8 +1,7 @@
 //! Trino's `IPADDRESS` and `UUID` values (carried as their canonical text) and
 //! `contains(network, address)`, which shares its name with the array `contains`: one function
-//! serves both, by the type of its first argument.
+//! serves both, by the type of its first argument ([`Overloaded`]).
 
-use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -10,19 +9,22 @@ use arrow::array::{Array, ArrayRef, BooleanBuilder, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
 use datafusion::functions_nested::array_has::array_has_udf;
-use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::ScalarUDF;
 
 use crate::args::strings;
-use crate::udf::{ArrayFunction, text};
+use crate::udf::{ArrayFunction, Overloaded, text};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         ArrayFunction::udf("ipaddress", &[1], text, ipaddress),
         ArrayFunction::udf("uuid_value", &[1], text, uuid_value),
-        Arc::new(ScalarUDF::new_from_impl(Contains::new())),
+        // One `contains` serves arrays (DataFusion's `array_has`) and networks.
+        Overloaded::udf(
+            "contains",
+            array_has_udf(),
+            network_arguments,
+            network_contains,
+        ),
     ]
 }
 
@@ -113,92 +115,29 @@ fn in_network(network_text: &str, address_text: &str) -> Result<bool> {
     Ok(u128::from(address) & mask == base & mask)
 }
 
-/// `contains(array, element)` (DataFusion's `array_has`) and `contains(network, address)`.
-#[derive(Debug)]
-struct Contains {
-    array_has: Arc<ScalarUDF>,
-    signature: Signature,
-}
-
-impl Contains {
-    fn new() -> Self {
-        Contains {
-            array_has: array_has_udf(),
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
-
-impl PartialEq for Contains {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Contains {}
-
-impl Hash for Contains {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        "contains".hash(state);
-    }
-}
-
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-impl ScalarUDFImpl for Contains {
-    fn name(&self) -> &str {
-        "contains"
+/// `contains(network, address)`: a text first argument is a network; any other is an array.
+fn network_arguments(types: &[DataType]) -> Option<Vec<DataType>> {
+    match types {
+        [network, _] if is_text(network) => Some(vec![DataType::Utf8, DataType::Utf8]),
+        _ => None,
     }
+}
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        match arg_types {
-            [network, _] if is_text(network) => Ok(vec![DataType::Utf8, DataType::Utf8]),
-            _ => {
-                let fields: Vec<_> = arg_types
-                    .iter()
-                    .map(|t| Arc::new(arrow::datatypes::Field::new("arg", t.clone(), true)))
-                    .collect();
-                Ok(fields_with_udf(&fields, self.array_has.as_ref())?
-                    .iter()
-                    .map(|f| f.data_type().clone())
-                    .collect())
-            }
+fn network_contains(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (networks, addresses) = (strings(&args[0])?, strings(&args[1])?);
+    let mut out = BooleanBuilder::new();
+    for i in 0..networks.len() {
+        if networks.is_null(i) || addresses.is_null(i) {
+            out.append_null();
+        } else {
+            out.append_value(in_network(networks.value(i), addresses.value(i))?);
         }
     }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let first = args.args.first().map(ColumnarValue::data_type);
-        if !first.as_ref().is_some_and(is_text) {
-            return self.array_has.invoke_with_args(args);
-        }
-        let rows = args.number_rows;
-        let [network, address] = args.args.as_slice() else {
-            return exec_err!("contains takes a network and an address");
-        };
-        let (networks, addresses) = (
-            strings(&network.to_array(rows)?)?,
-            strings(&address.to_array(rows)?)?,
-        );
-        let mut out = BooleanBuilder::new();
-        for i in 0..rows {
-            if networks.is_null(i) || addresses.is_null(i) {
-                out.append_null();
-            } else {
-                out.append_value(in_network(networks.value(i), addresses.value(i))?);
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
-    }
+    Ok(Arc::new(out.finish()))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use arrow::array::{ArrayRef, UInt32Array};
 use arrow::compute::take;
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
 use datafusion::logical_expr::{
     ColumnarValue, HigherOrderSignature, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     TypeSignature, ValueOrLambda, Volatility,
@@ -108,6 +109,92 @@ impl ScalarUDFImpl for ArrayFunction {
         } else {
             ColumnarValue::Array(result)
         })
+    }
+}
+
+/// A Trino function sharing its name with a DataFusion built-in for other argument types
+/// (`contains` of a network, `cosine_distance` of maps): calls whose arguments `takes`
+/// accepts (it names the types to coerce them to) run `evaluate`; every other call is the
+/// built-in's, coerced and run as the built-in would be.
+#[derive(Debug)]
+pub struct Overloaded {
+    name: &'static str,
+    builtin: Arc<ScalarUDF>,
+    signature: Signature,
+    takes: fn(&[DataType]) -> Option<Vec<DataType>>,
+    evaluate: Evaluate,
+}
+
+impl Overloaded {
+    pub fn udf(
+        name: &'static str,
+        builtin: Arc<ScalarUDF>,
+        takes: fn(&[DataType]) -> Option<Vec<DataType>>,
+        evaluate: Evaluate,
+    ) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(Overloaded {
+            name,
+            builtin,
+            signature: Signature::user_defined(Volatility::Immutable),
+            takes,
+            evaluate,
+        }))
+    }
+}
+
+impl PartialEq for Overloaded {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Overloaded {}
+
+impl Hash for Overloaded {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for Overloaded {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if let Some(types) = (self.takes)(arg_types) {
+            return Ok(types);
+        }
+        let fields: Vec<_> = arg_types
+            .iter()
+            .map(|t| Arc::new(arrow::datatypes::Field::new("arg", t.clone(), true)))
+            .collect();
+        Ok(fields_with_udf(&fields, self.builtin.as_ref())?
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect())
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.builtin.return_type(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let types: Vec<DataType> = args.args.iter().map(ColumnarValue::data_type).collect();
+        if (self.takes)(&types).is_none() {
+            return self.builtin.invoke_with_args(args);
+        }
+        let rows = args.number_rows;
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ColumnarValue::Array((self.evaluate)(&arrays)?))
     }
 }
 

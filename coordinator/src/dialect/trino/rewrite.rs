@@ -169,6 +169,12 @@ fn cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         // The typed NULL carries the target type to the function.
         return parse_expr(&format!("json_cast({inner}, CAST(NULL AS {data_type}))"));
     }
+    if reads_json && let DataType::Map(key, value) = data_type {
+        // DataFusion has no MAP type in SQL: an empty map of the two types carries it.
+        return parse_expr(&format!(
+            "json_cast({inner}, MAP(CAST(ARRAY[] AS ARRAY<{key}>), CAST(ARRAY[] AS ARRAY<{value}>)))"
+        ));
+    }
     if reads_json
         && !matches!(
             data_type,
@@ -238,11 +244,32 @@ fn dotted_fields(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
     parse_expr(&sql)
 }
 
+/// `MAP(keys, values)[k]`: the value at a key that is not a constant (DataFusion's subscript
+/// takes only constant keys), through `map_extract`.
+fn map_value(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
+    let Expr::Function(f) = root else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("map") {
+        return None;
+    }
+    let [AccessExpr::Subscript(Subscript::Index { index })] = chain else {
+        return None;
+    };
+    if matches!(index, Expr::Value(_)) {
+        return None;
+    }
+    parse_expr(&format!("map_extract({root}, {index})[1]"))
+}
+
 /// `ROW(1, 2.0)[1]`: a row's field by position (its fields are `c0`, `c1`, ...), where
 /// DataFusion would read the subscript as an array's.
 fn row_field(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
     if let Some(fields) = dotted_fields(root, chain) {
         return Some(fields);
+    }
+    if let Some(value) = map_value(root, chain) {
+        return Some(value);
     }
     let fields = row_constructor(root)?;
     let [AccessExpr::Subscript(Subscript::Index { index })] = chain else {
@@ -511,6 +538,11 @@ mod tests {
             rewritten("SELECT CAST(ROW(1, 2.0) AS ROW(x BIGINT, y DOUBLE)).x, ROW(1, 2)[2]"),
             "SELECT get_field(named_struct('x', CAST(1 AS BIGINT), 'y', CAST(2.0 AS DOUBLE)), 'x'), \
              get_field(ROW(1, 2), 'c1')"
+        );
+        assert_eq!(
+            rewritten("SELECT transform_keys(m, (k, v) -> MAP(ARRAY[1], ARRAY['one'])[k])"),
+            "SELECT transform_keys(m, (k, v) -> \
+             lambda_body(map_extract(MAP(ARRAY[1], ARRAY['one']), k)[1], v))"
         );
         assert_eq!(
             rewritten("SELECT reduce(a, s0, (s, x) -> s.total + x, s -> s)"),
