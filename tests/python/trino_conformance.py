@@ -255,26 +255,45 @@ def arrow_shaped(value, arrow_type):
     return value
 
 
-def nanos_as_text(table):
-    """Nanosecond timestamps as Trino prints them: Python's datetime stops at microseconds."""
-    import datetime
+def zone_named(name):
+    """A zone Arrow names: an IANA name, or a fixed `+hh:mm` offset."""
     import zoneinfo
+
+    offset = re.fullmatch(r"([+-])(\d{2}):(\d{2})", name)
+    if offset is None:
+        return zoneinfo.ZoneInfo(name)
+    sign = -1 if offset.group(1) == "-" else 1
+    minutes = int(offset.group(2)) * 60 + int(offset.group(3))
+    return datetime.timezone(datetime.timedelta(minutes=sign * minutes))
+
+
+def nanos_as_text(table):
+    """Timestamps Python's datetime cannot carry as Trino prints them: nanoseconds (datetime
+    stops at microseconds) and zones that are fixed offsets (`-08:30`, which pyarrow does not
+    read as a zone)."""
+    import datetime
 
     import pyarrow as pa
 
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
     for i, field in enumerate(table.schema):
         kind = field.type
-        if not (pa.types.is_timestamp(kind) and kind.unit == "ns"):
+        if not pa.types.is_timestamp(kind):
             continue
-        zone = zoneinfo.ZoneInfo(kind.tz) if kind.tz else None
+        offset = bool(kind.tz) and re.fullmatch(r"[+-]\d{2}:\d{2}", kind.tz) is not None
+        if kind.unit != "ns" and not offset:
+            continue
+        zone = zone_named(kind.tz) if kind.tz else None
+        unit = per_second[kind.unit]
+        digits = len(str(unit)) - 1
         texts = []
-        for nanos in table.column(i).cast(pa.int64()).to_pylist():
-            if nanos is None:
+        for count in table.column(i).cast(pa.int64()).to_pylist():
+            if count is None:
                 texts.append(None)
                 continue
-            seconds, fraction = divmod(nanos, 10**9)
+            seconds, fraction = divmod(count, unit)
             moment = datetime.datetime.fromtimestamp(seconds, tz=zone or datetime.timezone.utc)
-            text = f"{moment:%Y-%m-%d %H:%M:%S}.{fraction:09d}"
+            text = f"{moment:%Y-%m-%d %H:%M:%S}" + (f".{fraction:0{digits}d}" if digits else "")
             texts.append(f"{text} {kind.tz}" if zone else text)
         table = table.set_column(i, field.name, pa.array(texts, pa.string()))
     return table
