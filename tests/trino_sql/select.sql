@@ -199,3 +199,17 @@ SELECT * FROM (
         (3, 'c')
 ) AS t (id, name);
 -- [(1, a), (2, b), (3, c)]
+# "The `nation` table contains 25 rows and the `region` table contains 5 rows, so a cross join
+# between the two tables produces 125 rows", and the first rows of its sorted listing.
+SELECT count(*) FROM nation;
+-- 25
+SELECT count(*) FROM region;
+-- 5
+SELECT count(*) FROM nation CROSS JOIN region;
+-- 125
+SELECT n.n_name AS nation, r.r_name AS region
+FROM nation AS n
+CROSS JOIN region AS r
+ORDER BY 1, 2
+LIMIT 7;
+-- [(ALGERIA, AFRICA), (ALGERIA, AMERICA), (ALGERIA, ASIA), (ALGERIA, EUROPE), (ALGERIA, MIDDLE EAST), (ARGENTINA, AFRICA), (ARGENTINA, AMERICA)]
