@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// The share of the corpus each front end must pass. It only rises: the goal is 0.95,
 /// and the note of each stop lists the cases still failing and why.
-const MIN_PASS_RATE: f64 = 0.92;
+const MIN_PASS_RATE: f64 = 0.93;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trino_documentation_examples_give_the_documented_answers() {

@@ -28,6 +28,7 @@ mod map_zip;
 mod network;
 mod regexp;
 mod regexp_lambda;
+mod setdigest;
 mod string;
 pub use fold_lambda::ARRAY_SORT_BY;
 pub use regexp_lambda::REGEXP_REPLACE_WITH;
@@ -52,6 +53,7 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         network::functions(),
         zoned::functions(),
         vector::functions(),
+        setdigest::functions(),
         vec![
             udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of),
             udf::ArrayFunction::udf(LAMBDA_BODY, &[2, 3, 4, 5, 6], udf::first, |args| {
@@ -73,6 +75,9 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for udf in library() {
         registry.register_udf(udf)?;
     }
+    for aggregate in setdigest::aggregates() {
+        registry.register_udaf(aggregate)?;
+    }
     for function in map_lambda::functions()
         .into_iter()
         .chain(list_lambda::functions())
@@ -88,6 +93,7 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
 /// Trino's name for a function registered under another.
 const TRINO_NAMES: &[(&str, &str)] = &[
     ("regexp_replace", "trino_regexp_replace"),
+    ("contains", "trino_contains"),
     ("date_trunc", "trino_date_trunc"),
     ("transform", "array_transform"),
     ("filter", "array_filter"),

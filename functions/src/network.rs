@@ -12,17 +12,19 @@ use datafusion::functions_nested::array_has::array_has_udf;
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::args::strings;
-use crate::udf::{ArrayFunction, Overloaded, text};
+use crate::udf::{ArrayFunction, Overloaded, boolean, text};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         ArrayFunction::udf("ipaddress", &[1], text, ipaddress),
         ArrayFunction::udf("uuid_value", &[1], text, uuid_value),
-        // One `contains` serves arrays (DataFusion's `array_has`) and networks.
+        // Trino's one `contains` serves arrays (DataFusion's `array_has`) and networks; its own
+        // name keeps DataFusion's string `contains` for the other dialects.
         Overloaded::udf(
-            "contains",
+            "trino_contains",
             array_has_udf(),
             network_arguments,
+            boolean,
             network_contains,
         ),
     ]

@@ -122,6 +122,7 @@ pub struct Overloaded {
     builtin: Arc<ScalarUDF>,
     signature: Signature,
     takes: fn(&[DataType]) -> Option<Vec<DataType>>,
+    output: Output,
     evaluate: Evaluate,
 }
 
@@ -130,6 +131,7 @@ impl Overloaded {
         name: &'static str,
         builtin: Arc<ScalarUDF>,
         takes: fn(&[DataType]) -> Option<Vec<DataType>>,
+        output: Output,
         evaluate: Evaluate,
     ) -> Arc<ScalarUDF> {
         Arc::new(ScalarUDF::new_from_impl(Overloaded {
@@ -137,6 +139,7 @@ impl Overloaded {
             builtin,
             signature: Signature::user_defined(Volatility::Immutable),
             takes,
+            output,
             evaluate,
         }))
     }
@@ -180,7 +183,10 @@ impl ScalarUDFImpl for Overloaded {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.builtin.return_type(arg_types)
+        match (self.takes)(arg_types) {
+            Some(_) => (self.output)(arg_types),
+            None => self.builtin.return_type(arg_types),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -206,6 +212,10 @@ pub fn text(_: &[DataType]) -> Result<DataType> {
 /// The result type of functions returning a 64-bit integer.
 pub fn bigint(_: &[DataType]) -> Result<DataType> {
     Ok(DataType::Int64)
+}
+
+pub fn double(_: &[DataType]) -> Result<DataType> {
+    Ok(DataType::Float64)
 }
 
 pub fn boolean(_: &[DataType]) -> Result<DataType> {

@@ -12,13 +12,14 @@ use datafusion::functions_nested::cosine_distance::cosine_distance_udf;
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::args::{doubles, strings};
-use crate::udf::Overloaded;
+use crate::udf::{Overloaded, double};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![Overloaded::udf(
         "cosine_distance",
         cosine_distance_udf(),
         map_arguments,
+        double,
         sparse_cosine_distance,
     )]
 }
