@@ -118,11 +118,68 @@ fn java_format(format: &str, values: &[ScalarValue]) -> Result<String> {
                 };
                 converted(conversion, value, &spec)?
             }
+            't' | 'T' => {
+                let Some(field) = chars.next() else {
+                    return exec_err!("format: {format:?} ends inside a %t specifier");
+                };
+                let index = spec.index.unwrap_or_else(|| {
+                    next += 1;
+                    next - 1
+                });
+                let Some(value) = values.get(index) else {
+                    return exec_err!("format: {format:?} needs argument {}", index + 1);
+                };
+                let text = date_field(value, field)?;
+                if conversion == 'T' {
+                    text.to_uppercase()
+                } else {
+                    text
+                }
+            }
             other => return exec_err!("format: %{other} is not supported"),
         };
         out.push_str(&padded(body, &spec, matches!(conversion, 'd' | 'f')));
     }
     Ok(out)
+}
+
+/// Java's `%t` date and time conversions (`%tA` the weekday, `%tB` the month, `%te` the day,
+/// `%tY` the year, ...) of a date or timestamp.
+fn date_field(value: &ScalarValue, field: char) -> Result<String> {
+    if value.is_null() {
+        return Ok("null".into());
+    }
+    let pattern = match field {
+        'A' => "%A",
+        'a' => "%a",
+        'B' => "%B",
+        'b' | 'h' => "%b",
+        'e' => "%-d",
+        'd' => "%d",
+        'Y' => "%Y",
+        'y' => "%y",
+        'm' => "%m",
+        'j' => "%j",
+        'H' => "%H",
+        'I' => "%I",
+        'M' => "%M",
+        'S' => "%S",
+        'p' => "%P",
+        'F' => "%Y-%m-%d",
+        'D' => "%m/%d/%y",
+        'T' => "%H:%M:%S",
+        'R' => "%H:%M",
+        other => return exec_err!("format: %t{other} is not supported"),
+    };
+    let nanos = match value.cast_to(&DataType::Timestamp(
+        arrow::datatypes::TimeUnit::Nanosecond,
+        None,
+    )) {
+        Ok(ScalarValue::TimestampNanosecond(Some(n), _)) => n,
+        _ => return exec_err!("format: %t{field} takes a date or timestamp, got {value}"),
+    };
+    let moment = chrono::DateTime::from_timestamp_nanos(nanos).naive_utc();
+    Ok(moment.format(pattern).to_string())
 }
 
 fn converted(conversion: char, value: &ScalarValue, spec: &Spec) -> Result<String> {
@@ -303,6 +360,15 @@ mod tests {
     #[test]
     fn java_format_strings() {
         let s = |v: &str| ScalarValue::Utf8(Some(v.into()));
+        // 2006-07-04 is day 13333 after the epoch.
+        assert_eq!(
+            java_format(
+                "%1$tA, %1$tB %1$te, %1$tY",
+                &[ScalarValue::Date32(Some(13333))]
+            )
+            .ok(),
+            Some("Tuesday, July 4, 2006".into())
+        );
         assert_eq!(
             java_format("%s%%", &[ScalarValue::Int64(Some(123))]).ok(),
             Some("123%".into())
