@@ -5,14 +5,14 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanBuilder, StringBuilder};
+use arrow::array::{Array, ArrayRef, BooleanBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
 use datafusion::functions_nested::array_has::array_has_udf;
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::args::strings;
-use crate::udf::{ArrayFunction, Overloaded, boolean, text};
+use crate::udf::{ArrayFunction, Overloaded, boolean, map_texts, text};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
@@ -49,32 +49,17 @@ fn canonical(address: Ipv6Addr) -> String {
 /// `IPADDRESS 'text'`: the address in canonical form; text that is no address is an error
 /// naming it.
 fn ipaddress(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let texts = strings(&args[0])?;
-    let mut out = StringBuilder::new();
-    for i in 0..texts.len() {
-        if texts.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        match address(texts.value(i)) {
-            Some(a) => out.append_value(canonical(a)),
-            None => return exec_err!("cannot cast {:?} to IPADDRESS", texts.value(i)),
-        }
-    }
-    Ok(Arc::new(out.finish()))
+    map_texts(&args[0], |text| match address(text) {
+        Some(a) => Ok(canonical(a)),
+        None => exec_err!("cannot cast {text:?} to IPADDRESS"),
+    })
 }
 
 /// `UUID 'text'`: the UUID in lower case; anything but 32 hex digits in 8-4-4-4-12 groups is
 /// an error naming it.
 fn uuid_value(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let texts = strings(&args[0])?;
-    let mut out = StringBuilder::new();
-    for i in 0..texts.len() {
-        if texts.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let text = texts.value(i).trim();
+    map_texts(&args[0], |text| {
+        let text = text.trim();
         let groups: Vec<&str> = text.split('-').collect();
         let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
             && groups
@@ -83,9 +68,8 @@ fn uuid_value(args: &[ArrayRef]) -> Result<ArrayRef> {
         if !shaped {
             return exec_err!("cannot cast {text:?} to UUID");
         }
-        out.append_value(text.to_ascii_lowercase());
-    }
-    Ok(Arc::new(out.finish()))
+        Ok(text.to_ascii_lowercase())
+    })
 }
 
 /// A CIDR network: its address (IPv6, IPv4 mapped) and the prefix length over 128 bits.

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanBuilder, StringBuilder};
+use arrow::array::{Array, ArrayRef, BooleanBuilder};
 use datafusion::common::Result;
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::args::strings;
-use crate::udf::{ArrayFunction, boolean, text};
+use crate::udf::{ArrayFunction, boolean, map_texts, text};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
@@ -64,12 +64,7 @@ fn title(text: &str) -> String {
 }
 
 fn title_case(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let texts = strings(&args[0])?;
-    let mut out = StringBuilder::new();
-    for i in 0..texts.len() {
-        out.append_option((!texts.is_null(i)).then(|| title(texts.value(i))));
-    }
-    Ok(Arc::new(out.finish()))
+    map_texts(&args[0], |text| Ok(title(text)))
 }
 
 #[cfg(test)]

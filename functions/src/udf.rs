@@ -204,6 +204,16 @@ impl ScalarUDFImpl for Overloaded {
     }
 }
 
+/// Each non-null text of `array` through `f`, NULL stays NULL; `f`'s error ends the batch.
+pub fn map_texts(array: &ArrayRef, f: impl Fn(&str) -> Result<String>) -> Result<ArrayRef> {
+    let texts = crate::args::strings(array)?;
+    let out: arrow::array::StringArray = texts
+        .iter()
+        .map(|t| t.map(&f).transpose())
+        .collect::<Result<_>>()?;
+    Ok(Arc::new(out))
+}
+
 /// The result type of functions returning text.
 pub fn text(_: &[DataType]) -> Result<DataType> {
     Ok(DataType::Utf8)

@@ -44,7 +44,11 @@ pub fn respelled(sql: &str) -> Cow<'_, str> {
             _ => false,
         }
     };
-    let radix_literal: Vec<bool> = located.iter().map(starts_with_digit).collect();
+    // Only hex literals are looked up in the text: a lookup walks its line.
+    let radix_literal: Vec<bool> = located
+        .iter()
+        .map(|t| matches!(t.token, Token::HexStringLiteral(_)) && starts_with_digit(t))
+        .collect();
     let tokens: Vec<Token> = located.into_iter().map(|t| t.token).collect();
     // Each token's text; a rewrite replaces or wraps texts.
     let mut out: Vec<String> = tokens.iter().map(ToString::to_string).collect();
