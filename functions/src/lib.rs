@@ -30,8 +30,13 @@ mod regexp;
 mod regexp_lambda;
 mod setdigest;
 mod string;
+mod time_arith;
+mod try_eval;
+mod unnest_field;
 pub use fold_lambda::ARRAY_SORT_BY;
 pub use regexp_lambda::REGEXP_REPLACE_WITH;
+pub use try_eval::TRY_EVAL;
+pub use unnest_field::UNNEST_FIELD;
 pub mod types;
 mod udf;
 mod url;
@@ -54,6 +59,8 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         zoned::functions(),
         vector::functions(),
         setdigest::functions(),
+        unnest_field::functions(),
+        time_arith::functions(),
         vec![
             udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of),
             udf::ArrayFunction::udf(LAMBDA_BODY, &[2, 3, 4, 5, 6], udf::first, |args| {
@@ -84,6 +91,7 @@ pub fn register_library(registry: &mut dyn FunctionRegistry) -> Result<()> {
         .chain(fold_lambda::functions())
         .chain(regexp_lambda::functions())
         .chain(map_zip::functions())
+        .chain(try_eval::functions())
     {
         registry.register_higher_order_function(function)?;
     }
@@ -111,6 +119,7 @@ const TRINO_NAMES: &[(&str, &str)] = &[
 /// Trino-dialect session. A name whose target the registry lacks is skipped.
 pub fn register_trino(registry: &mut dyn FunctionRegistry) -> Result<()> {
     register_library(registry)?;
+    registry.register_function_rewrite(Arc::new(time_arith::TimeArithmetic::new()))?;
     for &(alias, target) in TRINO_NAMES {
         if let Ok(udf) = registry.udf(target) {
             registry.register_udf(Arc::new(udf.as_ref().clone().with_aliases([alias])))?;

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, DataType, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, LambdaFunction, Statement, Subscript, TimezoneInfo, Visit, VisitMut,
+    FunctionArguments, LambdaFunction, Statement, Subscript, TimezoneInfo, Value, Visit, VisitMut,
     Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
@@ -447,10 +447,70 @@ fn with_lambda(function: &Function, name: &str) -> Option<Expr> {
     Some(Expr::Function(renamed))
 }
 
+/// `typeof` of a bare literal, typed as Trino types literals: an integer that fits 32 bits
+/// is an `integer` and a string of n characters a `varchar(n)`, where DataFusion has
+/// `bigint` and `varchar`. Other arguments keep the function, which names their type.
+fn literal_type(function: &Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(value)))] = list.args.as_slice()
+    else {
+        return None;
+    };
+    let name = match &value.value {
+        Value::Number(n, _) if n.parse::<i32>().is_ok() => "integer".to_string(),
+        Value::SingleQuotedString(s) => format!("varchar({})", s.chars().count()),
+        _ => return None,
+    };
+    parse_expr(&quoted(&name))
+}
+
+/// `TRY(x)` as `try_eval(NULL, __try -> x)`, so that `x` is evaluated inside the function
+/// (see [`lakegate_functions::TRY_EVAL`]). A cast of a literal in `x` reads the literal
+/// through `lambda_body(literal, __try)`: DataFusion fails the plan on a cast of a bad
+/// literal (`TRY(CAST('x' AS integer))`) before the function could answer NULL.
+fn try_call(function: &Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(body))] = list.args.as_slice() else {
+        return None;
+    };
+    struct LiteralCasts;
+    impl VisitorMut for LiteralCasts {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Cast { expr: inner, .. } = expr
+                && let Expr::Value(_) = inner.as_ref()
+                && let Some(deferred) = parse_expr(&format!(
+                    "{}({inner}, __try)",
+                    lakegate_functions::LAMBDA_BODY
+                ))
+            {
+                **inner = deferred;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut body = body.clone();
+    let _ = VisitMut::visit(&mut body, &mut LiteralCasts);
+    parse_expr(&format!(
+        "{}(NULL, __try -> {body})",
+        lakegate_functions::TRY_EVAL
+    ))
+}
+
 fn function_call(function: &Function) -> Option<Expr> {
     let name = function.name.to_string().to_ascii_lowercase();
     if name == "listagg" && function.over.is_none() {
         return listagg(function);
+    }
+    if name == "try" {
+        return try_call(function);
+    }
+    if name == "typeof" {
+        return literal_type(function);
     }
     if name == "array_sort" {
         return with_lambda(function, lakegate_functions::ARRAY_SORT_BY);
@@ -513,6 +573,15 @@ mod tests {
 
     #[test]
     fn trino_spellings_become_datafusion_sql() {
+        assert_eq!(
+            rewritten("SELECT TRY(a / b), try(CAST('x' AS integer)) FROM t"),
+            "SELECT try_eval(NULL, __try -> a / b), \
+             try_eval(NULL, __try -> CAST(lambda_body('x', __try) AS INTEGER)) FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT typeof(123), typeof('cat'), typeof(3000000000), typeof(a) FROM t"),
+            "SELECT 'integer', 'varchar(3)', typeof(3000000000), typeof(a) FROM t"
+        );
         assert_eq!(
             rewritten("SELECT if(a > 1, 'x', 'y') FROM t"),
             "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t"

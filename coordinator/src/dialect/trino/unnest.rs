@@ -5,6 +5,9 @@
 //! `(SELECT t.*, unnest(t.a) AS x FROM t) AS t`. Several arrays are padded with NULLs to the
 //! longest, as Trino pads them; the ordinality is one more `unnest` of `range(1, n + 1)`;
 //! a `LEFT JOIN` keeps a row with an empty or NULL array by unnesting `[NULL]` for it.
+//! A map or an array of rows unnests into several columns, one `unnest` of
+//! `unnest_field(x, i)` each; which argument takes how many of the names is read from the
+//! names' count when there is one argument, else from `ARRAY[ROW(...), ...]` literals.
 //!
 //! The unnested columns join the left relation's name (`t.x` as well as `x`), since the
 //! derived table takes that name; the `UNNEST` alias itself names no relation any more.
@@ -13,8 +16,8 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, Join, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor, TableWithJoins, Value,
-    VisitMut, VisitorMut,
+    Expr, FunctionArguments, Join, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor,
+    TableWithJoins, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -72,9 +75,10 @@ fn from(relations: &mut Vec<TableWithJoins>) {
     }
 }
 
-/// The `UNNEST` of `factor`: its arrays, output names and whether it counts ordinality.
+/// The `UNNEST` of `factor`: its arrays (each with the number of columns it makes when it is
+/// a map or an array of rows), output names and whether it counts ordinality.
 struct Unnest {
-    arrays: Vec<String>,
+    arrays: Vec<(String, Option<usize>)>,
     names: Vec<String>,
     ordinality: bool,
 }
@@ -90,12 +94,16 @@ fn unnest_of(factor: &TableFactor) -> Option<(Unnest, Option<String>)> {
     else {
         return None;
     };
-    let arrays: Vec<String> = array_exprs.iter().map(ToString::to_string).collect();
-    let wanted = arrays.len() + usize::from(*with_ordinality);
     let mut names: Vec<String> = alias
         .iter()
         .flat_map(|a| a.columns.iter().map(|c| c.name.to_string()))
         .collect();
+    let ordinality = usize::from(*with_ordinality);
+    let widths: Vec<Option<usize>> = match array_exprs.as_slice() {
+        [_] if names.len() > 1 + ordinality => vec![Some(names.len() - ordinality)],
+        many => many.iter().map(row_width).collect(),
+    };
+    let wanted = widths.iter().map(|w| w.unwrap_or(1)).sum::<usize>() + ordinality;
     if names.len() != wanted {
         if !names.is_empty() {
             // Let DataFusion report the mismatch.
@@ -103,6 +111,11 @@ fn unnest_of(factor: &TableFactor) -> Option<(Unnest, Option<String>)> {
         }
         names = (0..wanted).map(|i| format!("_col{i}")).collect();
     }
+    let arrays = array_exprs
+        .iter()
+        .map(ToString::to_string)
+        .zip(widths)
+        .collect();
     let alias = alias.as_ref().map(|a| a.name.to_string());
     Some((
         Unnest {
@@ -114,12 +127,37 @@ fn unnest_of(factor: &TableFactor) -> Option<(Unnest, Option<String>)> {
     ))
 }
 
+/// The number of columns an `UNNEST` argument makes when its text shows it is an array of
+/// rows (an `ARRAY[ROW(...), ...]` literal): its first row's fields.
+fn row_width(array: &Expr) -> Option<usize> {
+    let Expr::Array(array) = array else {
+        return None;
+    };
+    match array.elem.first()? {
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") => match &f.args {
+            FunctionArguments::List(list) if !list.args.is_empty() => Some(list.args.len()),
+            _ => None,
+        },
+        Expr::Tuple(fields) if !fields.is_empty() => Some(fields.len()),
+        _ => None,
+    }
+}
+
 impl Unnest {
     /// The select items producing the unnested columns; `keep_empty` unnests `[NULL]` for an
     /// empty or NULL array so its row survives (`LEFT JOIN`).
     fn items(&self, keep_empty: bool) -> String {
-        let arrays: Vec<String> = self
+        let columns: Vec<String> = self
             .arrays
+            .iter()
+            .flat_map(|(a, width)| match width {
+                None => vec![a.clone()],
+                Some(n) => (1..=*n)
+                    .map(|i| format!("{}({a}, {i})", lakegate_functions::UNNEST_FIELD))
+                    .collect(),
+            })
+            .collect();
+        let arrays: Vec<String> = columns
             .iter()
             .map(|a| {
                 if keep_empty {
@@ -243,6 +281,17 @@ mod tests {
         assert!(
             comma.contains("(SELECT m.*, unnest(c) AS v FROM m) AS m"),
             "{comma}"
+        );
+        assert_eq!(
+            rewritten("SELECT * FROM UNNEST(m) AS t(k, v)"),
+            "SELECT * FROM (SELECT unnest(unnest_field(m, 1)) AS k, \
+             unnest(unnest_field(m, 2)) AS v) AS t (k, v)"
+        );
+        let rows =
+            rewritten("SELECT * FROM UNNEST(ARRAY[ROW('a', 1)], ARRAY[ROW(true)]) AS t(s, n, b)");
+        assert!(
+            rows.contains("unnest(unnest_field(ARRAY[ROW('a', 1)], 2)) AS n, unnest(unnest_field(ARRAY[ROW(true)], 1)) AS b"),
+            "{rows}"
         );
         // A join on anything but TRUE is left for DataFusion to refuse.
         let on = rewritten("SELECT * FROM m LEFT JOIN UNNEST(c) AS t(v) ON v > 1");
