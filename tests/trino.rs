@@ -264,3 +264,96 @@ async fn statements_need_credentials_in_users_mode() {
     assert_eq!(status, 200);
     assert!(body.get("error").is_none(), "{body}");
 }
+
+/// Every page of `sql`'s answer: the column names and the rows, or the error object.
+async fn answer(server: &LocalServer, sql: &str) -> Result<(Vec<String>, Vec<Value>), Value> {
+    let (status, _, mut page) = statement(server, sql, &[]).await;
+    assert_eq!(status, 200, "{sql}: {page}");
+    let (mut columns, mut rows) = (Vec::new(), Vec::new());
+    loop {
+        if let Some(error) = page.get("error") {
+            return Err(error.clone());
+        }
+        if let (true, Some(names)) = (columns.is_empty(), page["columns"].as_array()) {
+            columns = names
+                .iter()
+                .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+                .collect();
+        }
+        rows.extend(page["data"].as_array().cloned().unwrap_or_default());
+        let Some(next) = page["nextUri"].as_str().map(str::to_string) else {
+            return Ok((columns, rows));
+        };
+        let (status, next_page) = follow(server, "GET", &next).await;
+        assert_eq!(status, 200, "{sql}: {next_page}");
+        page = next_page;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_types_and_table_samples_as_trino_has_them() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    let count = |rows: &[Value]| rows[0][0].as_i64().expect("a count");
+
+    // EXPLAIN (TYPE ...): one plan under `Query Plan`, or whether the statement plans.
+    let sql = "SELECT o_orderstatus, count(*) FROM orders GROUP BY 1";
+    let (columns, rows) = answer(&server, &format!("EXPLAIN (TYPE DISTRIBUTED) {sql}"))
+        .await
+        .expect("distributed plan");
+    assert_eq!(columns, ["Query Plan"]);
+    let plan = rows[0][0].as_str().expect("plan text");
+    assert!(plan.contains("IcebergScanExec"), "{plan}");
+    let (_, rows) = answer(
+        &server,
+        &format!("EXPLAIN (TYPE LOGICAL, FORMAT TEXT) {sql}"),
+    )
+    .await
+    .expect("logical plan");
+    let plan = rows[0][0].as_str().expect("plan text");
+    assert!(plan.contains("Aggregate"), "{plan}");
+    let (columns, rows) = answer(&server, &format!("EXPLAIN (TYPE VALIDATE) {sql}"))
+        .await
+        .expect("validate");
+    assert_eq!(
+        (columns, rows),
+        (vec!["Valid".to_string()], vec![serde_json::json!([true])])
+    );
+    let error = answer(&server, &format!("EXPLAIN (TYPE IO) {sql}"))
+        .await
+        .expect_err("TYPE IO is refused");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TYPE IO"),
+        "{error}"
+    );
+    let error = answer(
+        &server,
+        "EXPLAIN (TYPE VALIDATE) SELECT nothing FROM orders",
+    )
+    .await
+    .expect_err("an invalid statement does not validate");
+    assert_eq!(error["errorName"], "COLUMN_NOT_FOUND", "{error}");
+
+    // TABLESAMPLE: all rows at 100 percent, none at 0, some at 50, on either method.
+    let (_, rows) = answer(&server, "SELECT count(*) FROM lineitem")
+        .await
+        .expect("count");
+    let all = count(&rows);
+    let sampled = |method: &str, percent: u32| {
+        format!(
+            "SELECT count(*) FROM lineitem AS l TABLESAMPLE {method} ({percent}) WHERE l.l_quantity > 0"
+        )
+    };
+    for method in ["BERNOULLI", "SYSTEM"] {
+        let (_, rows) = answer(&server, &sampled(method, 100)).await.expect("100%");
+        assert_eq!(count(&rows), all, "{method} (100)");
+        let (_, rows) = answer(&server, &sampled(method, 0)).await.expect("0%");
+        assert_eq!(count(&rows), 0, "{method} (0)");
+        let (_, rows) = answer(&server, &sampled(method, 50)).await.expect("50%");
+        let half = count(&rows);
+        assert!(half > 0 && half < all, "{method} (50): {half} of {all}");
+    }
+}

@@ -120,13 +120,24 @@ pub enum Command {
     Transaction(TransactionOp),
 }
 
+/// What an `EXPLAIN` shows: both plans (the default), or as Trino's `EXPLAIN (TYPE ...)` asks,
+/// one plan under `Query Plan`, or only whether the statement plans (`Valid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExplainType {
+    #[default]
+    Both,
+    Logical,
+    Distributed,
+    Validate,
+}
+
 /// A parsed statement that may be served, by who serves it.
 #[derive(Debug, Clone)]
 pub enum Classified {
     /// A query, or `SHOW` / `DESCRIBE` of the lake: planned and run by DataFusion.
     Read(DfStatement),
-    /// `EXPLAIN` of a query: planned, not run.
-    Explain(DfStatement),
+    /// `EXPLAIN` of a query: planned, not run; which plans it shows.
+    Explain(DfStatement, ExplainType),
     /// `EXPLAIN ANALYZE`: runs the query.
     ExplainAnalyze(DfStatement),
     /// Answered by the engine itself.
@@ -138,7 +149,7 @@ impl Classified {
     pub fn kind(&self) -> &'static str {
         match self {
             Classified::Read(_) => "read",
-            Classified::Explain(_) => "explain",
+            Classified::Explain(..) => "explain",
             Classified::ExplainAnalyze(_) => "explain analyze",
             Classified::Command(_) => "command",
         }
@@ -147,7 +158,9 @@ impl Classified {
     /// The statement DataFusion plans, for reads and `EXPLAIN`s.
     pub fn statement_mut(&mut self) -> Option<&mut DfStatement> {
         match self {
-            Classified::Read(s) | Classified::Explain(s) | Classified::ExplainAnalyze(s) => Some(s),
+            Classified::Read(s) | Classified::Explain(s, _) | Classified::ExplainAnalyze(s) => {
+                Some(s)
+            }
             Classified::Command(_) => None,
         }
     }
@@ -181,7 +194,7 @@ pub fn classify_parsed(statement: DfStatement) -> Result<Classified, StatementEr
             Ok(if explain.analyze {
                 Classified::ExplainAnalyze(statement)
             } else {
-                Classified::Explain(statement)
+                Classified::Explain(statement, ExplainType::Both)
             })
         }
         DfStatement::CreateExternalTable(_) => read_only("CREATE EXTERNAL TABLE"),
@@ -220,7 +233,7 @@ fn sql_statement(s: &Statement, whole: &DfStatement) -> Result<Classified, State
             Ok(if *analyze {
                 Classified::ExplainAnalyze(whole.clone())
             } else {
-                Classified::Explain(whole.clone())
+                Classified::Explain(whole.clone(), ExplainType::Both)
             })
         }
         Statement::Set(set) => set_kind(set).map(Classified::Command),

@@ -27,6 +27,7 @@ import importlib
 import json
 import math
 import os
+import re
 import sys
 import time
 import uuid
@@ -664,6 +665,76 @@ def check_front_ends(check, manifest, args):
     check.compare("HTTP time travel", expected, [tuple(r) for r in answer["rows"]])
 
 
+def check_show_stats(check, manifest, args):
+    """Trino's `SHOW STATS FOR t` and `SHOW CREATE TABLE t` through the `trino` client, against
+    pyiceberg's view of the same snapshot: the row count is the data files' records less the
+    position-deleted rows (equal to `count(*)` where no equality deletes exist), each column's
+    NULL fraction is its files' null counts over the records, and the range of an integer
+    column is the least lower and greatest upper bound of its files."""
+    import trino
+
+    conn = trino.dbapi.connect(host="127.0.0.1", port=args.http, user="ana", catalog="lake", schema=NAMESPACE)
+    cur = conn.cursor()
+    for table in manifest["tables"]:
+        iceberg_table = check.catalog.load_table((NAMESPACE, table))
+        files = iceberg_table.inspect.files().to_pylist()
+        data = [f for f in files if f["content"] == 0]
+        records = sum(f["record_count"] for f in data)
+        deleted = sum(f["record_count"] for f in files if f["content"] == 1)
+        cur.execute(f"SHOW STATS FOR {NAMESPACE}.{table}")
+        shown = cur.fetchall()
+        names = [d[0] for d in cur.description]
+        check.expect(
+            f"SHOW STATS FOR {table} columns",
+            names == ["column_name", "data_size", "distinct_values_count", "nulls_fraction", "row_count", "low_value", "high_value"],
+            f"got {names}",
+        )
+        check.compare(f"SHOW STATS FOR {table} row count", [(records - deleted,)], [(int(shown[-1][4]),)])
+        if not any(f["content"] == 2 for f in files):
+            counted = check.lakegate_rows(f"SELECT count(*) FROM {NAMESPACE}.{table}")
+            check.compare(f"SHOW STATS FOR {table} row count is count(*)", counted, [(int(shown[-1][4]),)])
+        by_name = {row[0]: row for row in shown[:-1]}
+        for field in iceberg_table.schema().fields:
+            if not field.field_type.is_primitive:
+                continue
+            row = by_name.get(field.name)
+            if row is None:
+                check.expect(f"SHOW STATS FOR {table}.{field.name}", False, "no row for the column")
+                continue
+            metrics = [f["readable_metrics"][field.name] for f in data]
+            nulls = [m["null_value_count"] for m in metrics]
+            if records and None not in nulls:
+                check.expect(
+                    f"SHOW STATS FOR {table}.{field.name} nulls_fraction",
+                    abs(row[3] - sum(nulls) / records) < 1e-9,
+                    f"{sum(nulls) / records} expected, got {row[3]}",
+                )
+            if str(field.field_type) in ("int", "long"):
+                valued = [m for m in metrics if m["value_count"] != m["null_value_count"]]
+                lows = [m["lower_bound"] for m in valued]
+                highs = [m["upper_bound"] for m in valued]
+                if valued and None not in lows and None not in highs:
+                    check.compare(
+                        f"SHOW STATS FOR {table}.{field.name} range",
+                        [(str(min(lows)), str(max(highs)))],
+                        [(row[5], row[6])],
+                    )
+        cur.execute(f"SHOW CREATE TABLE {NAMESPACE}.{table}")
+        (ddl,), = cur.fetchall()
+        wanted = [f"CREATE TABLE lake.{NAMESPACE}.{table} (", f"location = '{iceberg_table.metadata.location}'"]
+        wanted += [f"   {trino_identifier(field.name)} " for field in iceberg_table.schema().fields]
+        wanted.append(f"format_version = {iceberg_table.metadata.format_version}")
+        missing = [w for w in wanted if w not in ddl]
+        check.expect(f"SHOW CREATE TABLE {table}", not missing, f"missing {missing} in {ddl!r}")
+
+
+def trino_identifier(name):
+    """A name as Trino prints it in DDL: bare when plain lower case, else double-quoted."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def check_time_travel(check, manifest):
     snapshots = manifest["tables"]["pos_deletes"]
     table = f"{NAMESPACE}.pos_deletes"
@@ -832,6 +903,7 @@ def check(args):
     check_hidden_columns(checker)
     if args.postgres and args.http:
         check_front_ends(checker, manifest, args)
+        check_show_stats(checker, manifest, args)
     check_metadata_tables(checker, manifest)
     if args.freshness is not None:
         check_freshness(checker, args.freshness)

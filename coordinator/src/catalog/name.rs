@@ -46,10 +46,14 @@ pub enum MetadataTable {
     Partitions,
     Refs,
     Properties,
+    /// Trino's `SHOW STATS FOR t`.
+    Stats,
+    /// Trino's `SHOW CREATE TABLE t`.
+    Ddl,
 }
 
 impl MetadataTable {
-    pub const ALL: [MetadataTable; 7] = [
+    pub const ALL: [MetadataTable; 9] = [
         MetadataTable::Snapshots,
         MetadataTable::History,
         MetadataTable::Files,
@@ -57,6 +61,8 @@ impl MetadataTable {
         MetadataTable::Partitions,
         MetadataTable::Refs,
         MetadataTable::Properties,
+        MetadataTable::Stats,
+        MetadataTable::Ddl,
     ];
 
     /// The suffix after `$`.
@@ -69,6 +75,8 @@ impl MetadataTable {
             MetadataTable::Partitions => "partitions",
             MetadataTable::Refs => "refs",
             MetadataTable::Properties => "properties",
+            MetadataTable::Stats => "stats",
+            MetadataTable::Ddl => "ddl",
         }
     }
 

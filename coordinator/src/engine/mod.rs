@@ -59,7 +59,7 @@ use crate::query::{QueryId, QueryResult};
 use crate::registry::ExecutorRegistry;
 use crate::session::{ClientLabel, Session, SessionVars};
 use crate::sql_limits::SqlLimits;
-use crate::statement::{Classified, StatementError};
+use crate::statement::{Classified, ExplainType, StatementError};
 use crate::time_travel::rewrite_time_travel;
 use crate::tracker::QueryTracker;
 
@@ -394,14 +394,16 @@ impl Engine {
                 let result = self.read(id, session, access, statement, params).await?;
                 return Ok(Outcome::Rows(result));
             }
-            Classified::Explain(statement) if self.cluster.is_some() => {
+            Classified::Explain(statement, shown)
+                if self.cluster.is_some() || shown != ExplainType::Both =>
+            {
                 let vars = session.vars();
                 let result = self
-                    .explain_distributed(id, &vars, access, &statement, &params)
+                    .explain_distributed(id, &vars, access, &statement, &params, shown)
                     .await?;
                 return Ok(Outcome::Rows(result));
             }
-            Classified::Explain(statement) | Classified::ExplainAnalyze(statement) => statement,
+            Classified::Explain(statement, _) | Classified::ExplainAnalyze(statement) => statement,
         };
         let vars = session.vars();
         let slot = self.admit(id, session, &vars, access).await?;
@@ -426,6 +428,20 @@ impl Engine {
     }
 }
 
+/// `batch` as query `id`'s whole result.
+pub(super) fn batch_rows(id: QueryId, batch: RecordBatch) -> Result<QueryResult, EngineError> {
+    let schema = batch.schema();
+    let stream = MemoryStream::try_new(vec![batch], schema.clone(), None)
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    Ok(QueryResult {
+        id,
+        schema,
+        stream: Box::pin(stream),
+        plan: None,
+        snapshots: Vec::new(),
+    })
+}
+
 /// Rows of text under `columns`, as query `id`'s result.
 pub(super) fn text_rows(
     id: QueryId,
@@ -445,17 +461,9 @@ pub(super) fn text_rows(
             )) as _
         })
         .collect();
-    let batch = RecordBatch::try_new(schema.clone(), arrays)
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let stream = MemoryStream::try_new(vec![batch], schema.clone(), None)
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-    Ok(QueryResult {
-        id,
-        schema,
-        stream: Box::pin(stream),
-        plan: None,
-        snapshots: Vec::new(),
-    })
+    let batch =
+        RecordBatch::try_new(schema, arrays).map_err(|e| EngineError::Internal(e.to_string()))?;
+    batch_rows(id, batch)
 }
 
 /// Whether a caller can take rows back.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use arrow::array::{BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -22,7 +23,7 @@ use tracing::Instrument;
 use super::panics::{caught, caught_sync};
 use super::run::{QueryRun, Replan};
 use super::unknown;
-use super::{Engine, text_rows};
+use super::{Engine, batch_rows, text_rows};
 use crate::access::AccessView;
 use crate::admission::{AdmissionError, Requester, Slot};
 use crate::cache::{CachedResult, Planned as CachePlanned, ReadThrough};
@@ -30,7 +31,7 @@ use crate::catalog::{SnapshotId, SnapshotPins, TableRef};
 use crate::error::EngineError;
 use crate::query::{QueryId, QueryResult};
 use crate::session::{Session, SessionVars};
-use crate::statement::{Classified, explained};
+use crate::statement::{Classified, ExplainType, explained};
 
 impl Engine {
     /// The snapshot of every table `sql` would read if it ran now, found by planning it (no
@@ -63,7 +64,7 @@ impl Engine {
     pub async fn describe(&self, session: &Session, sql: &str) -> Result<Described, EngineError> {
         let vars = session.vars();
         let (Classified::Read(statement)
-        | Classified::Explain(statement)
+        | Classified::Explain(statement, _)
         | Classified::ExplainAnalyze(statement)) = self.classify(&vars, sql)?
         else {
             return Ok(Described {
@@ -328,7 +329,7 @@ impl Engine {
     }
 
     /// DataFusion's own EXPLAIN plans with the single-node planner; a distributed engine shows
-    /// the plan it would really run, stage by stage.
+    /// the plan it would really run, stage by stage: both plans, or the one `shown` asks for.
     pub(super) async fn explain_distributed(
         &self,
         id: QueryId,
@@ -336,6 +337,7 @@ impl Engine {
         access: &AccessView,
         statement: &DfStatement,
         params: &[ScalarValue],
+        shown: ExplainType,
     ) -> Result<QueryResult, EngineError> {
         let inner = explained(statement)
             .ok_or_else(|| EngineError::Internal("EXPLAIN without a statement".into()))?;
@@ -346,17 +348,33 @@ impl Engine {
         let physical = caught(state.create_physical_plan(&logical))
             .await
             .map_err(EngineError::planning)?;
-        let mut result = text_rows(
-            id,
-            &["plan_type", "plan"],
-            vec![
-                vec!["logical_plan".into(), logical.display_indent().to_string()],
+        let logical_text = || logical.display_indent().to_string();
+        let distributed_text = || display_plan_ascii(physical.as_ref(), false);
+        let mut result = match shown {
+            ExplainType::Both => text_rows(
+                id,
+                &["plan_type", "plan"],
                 vec![
-                    "distributed_plan".into(),
-                    display_plan_ascii(physical.as_ref(), false),
+                    vec!["logical_plan".into(), logical_text()],
+                    vec!["distributed_plan".into(), distributed_text()],
                 ],
-            ],
-        )?;
+            )?,
+            ExplainType::Logical => text_rows(id, &["Query Plan"], vec![vec![logical_text()]])?,
+            ExplainType::Distributed => {
+                text_rows(id, &["Query Plan"], vec![vec![distributed_text()]])?
+            }
+            ExplainType::Validate => {
+                let schema = Arc::new(Schema::new(vec![Field::new(
+                    "Valid",
+                    DataType::Boolean,
+                    false,
+                )]));
+                let valid = BooleanArray::from(vec![true]);
+                let batch = RecordBatch::try_new(schema, vec![Arc::new(valid)])
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                batch_rows(id, batch)?
+            }
+        };
         result.snapshots = pins.snapshots();
         Ok(result)
     }

@@ -18,9 +18,9 @@ use crate::catalog::CatalogError;
 /// A top-level primitive column of the current schema.
 #[derive(Debug, Clone)]
 pub struct StatsColumn {
-    field_id: i32,
-    name: String,
-    ty: PrimitiveType,
+    pub field_id: i32,
+    pub name: String,
+    pub ty: PrimitiveType,
 }
 
 /// The columns `data` reports on: Trino leaves out nested columns, as does this.
@@ -62,6 +62,21 @@ impl Default for ColumnStats {
 }
 
 impl ColumnStats {
+    /// The smallest value, when every file reported its bound and one held a value.
+    pub fn min(&self) -> Option<&Datum> {
+        self.min.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The largest value, as [`Self::min`].
+    pub fn max(&self) -> Option<&Datum> {
+        self.max.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The NULLs counted, when every file reported its count.
+    pub fn null_count(&self) -> Option<i64> {
+        self.null_count
+    }
+
     /// Folds in one data file's statistics for `column`.
     pub fn add(&mut self, column: &StatsColumn, file: &DataFile) {
         let id = column.field_id;
@@ -150,8 +165,8 @@ pub fn data_column(
         let array = StructArray::try_new(
             inner.clone(),
             vec![
-                bound(|s| s.min.as_ref().and_then(Option::as_ref))?,
-                bound(|s| s.max.as_ref().and_then(Option::as_ref))?,
+                bound(ColumnStats::min)?,
+                bound(ColumnStats::max)?,
                 Arc::new(Int64Array::from_iter(stats.iter().map(|s| s.null_count))),
                 Arc::new(Int64Array::from_iter(stats.iter().map(|s| s.nan_count))),
             ],

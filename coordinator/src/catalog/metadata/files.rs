@@ -41,13 +41,13 @@ async fn manifest_list(
 }
 
 /// A live file of the snapshot and the partition spec its manifest was written with.
-struct LiveFile {
-    file: DataFile,
+pub(super) struct LiveFile {
+    pub file: DataFile,
     spec_id: i32,
 }
 
 /// Every live file (data and deletes) of `snapshot`.
-async fn live_files(
+pub(super) async fn live_files(
     table: &Table,
     snapshot: Option<SnapshotId>,
 ) -> Result<Vec<LiveFile>, CatalogError> {

@@ -1,5 +1,8 @@
 //! Trino's metadata tables of an Iceberg table: `"t$snapshots"`, `"t$history"`, `"t$refs"`,
-//! `"t$properties"`, `"t$manifests"`, `"t$files"` and `"t$partitions"`, with Trino's columns.
+//! `"t$properties"`, `"t$manifests"`, `"t$files"` and `"t$partitions"`, with Trino's columns,
+//! and the answers of Trino's `SHOW STATS FOR t` (`"t$stats"`) and `SHOW CREATE TABLE t`
+//! (`"t$ddl"`), which the Trino dialect reads through them so that they pin, and are
+//! authorised, as the table is.
 //!
 //! Each is built when a query resolves it, from the same table metadata (and, for files,
 //! manifests and partitions, the manifests of the same snapshot) that the query pins for `t`,
@@ -7,8 +10,10 @@
 //! resolved through the same schema provider as `t`, so whatever may read `t` may read them.
 
 mod column_stats;
+mod ddl;
 mod files;
 mod history;
+mod stats;
 mod values;
 
 use std::sync::Arc;
@@ -36,6 +41,8 @@ pub async fn metadata_table(
         MetadataTable::Manifests => files::manifests(table, snapshot).await,
         MetadataTable::Files => files::files(table, snapshot).await,
         MetadataTable::Partitions => files::partitions(table, snapshot).await,
+        MetadataTable::Stats => stats::stats(table, snapshot).await,
+        MetadataTable::Ddl => ddl::ddl(table_ref, table.metadata()),
     }
     .map_err(|e| match e {
         CatalogError::Metadata(message) => {

@@ -15,7 +15,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use super::syntax::TrinoSyntax;
+use super::syntax::parse_query;
 
 pub fn rewrite(statement: &mut Statement) {
     let _ = statement.visit(&mut Clauses);
@@ -226,13 +226,6 @@ fn name_base_term(body: &mut SetExpr, names: &[String]) -> bool {
     };
     **left = *named.body;
     true
-}
-
-fn parse_query(sql: &str) -> Option<Box<Query>> {
-    Parser::new(&TrinoSyntax)
-        .try_with_sql(sql)
-        .and_then(|mut parser| parser.parse_query())
-        .ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Trino's SQL. Today: its session statements (`SET SESSION`, `PREPARE ... FROM`, `EXECUTE
-//! ... USING`, ...), its `SHOW` family with Trino's column names and `DESCRIBE` with Trino's
-//! type names ([`types`]); everything else is read as standard SQL.
+//! Trino's SQL: its session statements (`SET SESSION`, `PREPARE ... FROM`, `EXECUTE ...
+//! USING`, ...), its `SHOW` family with Trino's column names (`SHOW STATS` and `SHOW CREATE
+//! TABLE` read the table's `$stats` and `$ddl` metadata tables), `DESCRIBE` with Trino's type
+//! names ([`types`]), and queries with Trino's spellings rewritten for DataFusion.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
@@ -16,6 +17,7 @@ use crate::statement::{Classified, Command, SetVariable, StatementError, classif
 
 mod clauses;
 mod rewrite;
+mod sample;
 mod statements;
 mod syntax;
 mod tokens;
@@ -61,6 +63,22 @@ impl SqlDialect for Trino {
             TrinoStatement::Deallocate { name } => Command::Deallocate { name },
             TrinoStatement::Transaction(op) => Command::Transaction(op),
             TrinoStatement::ShowColumns { table } => Command::ShowColumns { table },
+            TrinoStatement::Explain { shown, sql } => {
+                return match self.parse(sql, vars)? {
+                    Classified::Read(statement) => {
+                        Ok(Classified::Explain(explain_of(statement)?, shown))
+                    }
+                    _ => Err(StatementError::Unsupported {
+                        what: "EXPLAIN of anything but a query".into(),
+                    }),
+                };
+            }
+            TrinoStatement::ShowStats { table } => {
+                return read(&format!("SELECT * FROM {}", metadata_of(&table, "stats")));
+            }
+            TrinoStatement::ShowCreateTable { table } => {
+                return read(&format!("SELECT * FROM {}", metadata_of(&table, "ddl")));
+            }
             TrinoStatement::ShowCatalogs { like } => {
                 return read(&format!(
                     "SELECT DISTINCT catalog_name AS \"Catalog\" \
@@ -125,6 +143,7 @@ fn respelled(classified: Classified) -> Classified {
         match s {
             DfStatement::Statement(inner) => {
                 clauses::rewrite(inner);
+                sample::rewrite(inner);
                 unnest::rewrite(inner);
                 rewrite::rewrite(inner);
             }
@@ -134,10 +153,27 @@ fn respelled(classified: Classified) -> Classified {
     }
     match classified {
         Classified::Read(s) => Classified::Read(statement(s)),
-        Classified::Explain(s) => Classified::Explain(statement(s)),
+        Classified::Explain(s, shown) => Classified::Explain(statement(s), shown),
         Classified::ExplainAnalyze(s) => Classified::ExplainAnalyze(statement(s)),
         other => other,
     }
+}
+
+/// `EXPLAIN statement`, as DataFusion's parser would have read it.
+fn explain_of(statement: DfStatement) -> Result<DfStatement, StatementError> {
+    let DfStatement::Statement(inner) = statement else {
+        return Err(StatementError::Unsupported {
+            what: "EXPLAIN of anything but a query".into(),
+        });
+    };
+    Ok(DfStatement::Explain(
+        datafusion::sql::parser::ExplainStatement {
+            analyze: false,
+            verbose: false,
+            format: None,
+            statement: Box::new(DfStatement::Statement(inner)),
+        },
+    ))
 }
 
 /// A statement this dialect writes for its clients' `SHOW`, as a read.
@@ -162,6 +198,19 @@ fn expressions(list: Option<&str>) -> Result<Vec<Expr>, StatementError> {
             message: format!("USING {list}: {e}"),
             position: None,
         })
+}
+
+/// The metadata table `kind` of `table` (`t$stats`), as a quoted SQL name.
+fn metadata_of(table: &[String], kind: &str) -> String {
+    let mut parts: Vec<String> = table.to_vec();
+    if let Some(last) = parts.last_mut() {
+        *last = format!("{last}${kind}");
+    }
+    parts
+        .iter()
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn quote(text: &str) -> String {
@@ -203,6 +252,37 @@ mod tests {
             Ok(Classified::Command(Command::Transaction(
                 TransactionOp::Commit
             )))
+        ));
+        let Ok(Classified::Read(stats)) = parse("SHOW STATS FOR tpch.\"Orders\"") else {
+            panic!("SHOW STATS is a read");
+        };
+        assert!(
+            stats.to_string().contains("\"tpch\".\"Orders$stats\""),
+            "{stats}"
+        );
+        assert!(parse("SHOW STATS FOR (SELECT 1)").is_err());
+        assert!(matches!(
+            parse("EXPLAIN (TYPE LOGICAL, FORMAT TEXT) SELECT 1"),
+            Ok(Classified::Explain(
+                _,
+                crate::statement::ExplainType::Logical
+            ))
+        ));
+        assert!(matches!(
+            parse("EXPLAIN (FORMAT TEXT) SELECT 1"),
+            Ok(Classified::Explain(
+                _,
+                crate::statement::ExplainType::Distributed
+            ))
+        ));
+        assert!(parse("EXPLAIN (TYPE IO) SELECT 1").is_err());
+        assert!(matches!(
+            parse("EXPLAIN (SELECT 1)"),
+            Ok(Classified::Explain(_, crate::statement::ExplainType::Both))
+        ));
+        assert!(matches!(
+            parse("SHOW CREATE TABLE orders"),
+            Ok(Classified::Read(_))
         ));
         // SHOW TABLES with no schema lists the session's.
         let Ok(Classified::Read(show)) = parse("SHOW TABLES LIKE 'line%'") else {

@@ -12,9 +12,8 @@ use datafusion::sql::sqlparser::ast::{
     FunctionArguments, LambdaFunction, Statement, Subscript, TimezoneInfo, Value, Visit, VisitMut,
     Visitor, VisitorMut,
 };
-use datafusion::sql::sqlparser::parser::Parser;
 
-use super::syntax::TrinoSyntax;
+use super::syntax::parse_expr;
 
 /// Rewrites every Trino spelling in `statement`.
 pub fn rewrite(statement: &mut Statement) {
@@ -364,13 +363,6 @@ fn timestamp_literal(text: &str) -> Option<Expr> {
 
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
-}
-
-fn parse_expr(sql: &str) -> Option<Expr> {
-    Parser::new(&TrinoSyntax)
-        .try_with_sql(sql)
-        .and_then(|mut parser| parser.parse_expr())
-        .ok()
 }
 
 /// The plain positional arguments of a call, as SQL text; `None` for anything else (named

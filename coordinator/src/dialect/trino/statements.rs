@@ -3,7 +3,7 @@
 //! PREPARE`, the `SHOW` family (Trino's column names), `DESCRIBE` and transaction statements.
 //! They are recognised by their leading words; everything else is parsed as standard SQL.
 
-use crate::statement::TransactionOp;
+use crate::statement::{ExplainType, TransactionOp};
 
 /// A statement, recognised by its leading words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,18 @@ pub enum TrinoStatement<'a> {
     ShowColumns {
         table: Vec<String>,
     },
+    ShowStats {
+        table: Vec<String>,
+    },
+    ShowCreateTable {
+        table: Vec<String>,
+    },
     Transaction(TransactionOp),
+    /// `EXPLAIN (TYPE ..., FORMAT TEXT) statement`: the statement, and which plan to show.
+    Explain {
+        shown: ExplainType,
+        sql: &'a str,
+    },
     /// Anything else: SQL for the engine.
     Sql(&'a str),
 }
@@ -98,6 +109,18 @@ pub fn parse(sql: &str) -> Result<TrinoStatement<'_>, SyntaxError> {
         let using = words.using()?;
         return Ok(TrinoStatement::Execute { name, using });
     }
+    if words.keyword("EXPLAIN") {
+        let mut options = Words { rest: words.rest };
+        if options.rest.starts_with('(') {
+            options.rest = &options.rest[1..];
+            options.skip_space();
+            if options.keyword("TYPE") || options.keyword("FORMAT") {
+                let (shown, sql) = explain_options(&words.rest[1..])?;
+                return Ok(TrinoStatement::Explain { shown, sql });
+            }
+        }
+        return Ok(TrinoStatement::Sql(sql));
+    }
     if words.keyword("DESCRIBE") {
         if words.keyword("INPUT") || words.keyword("OUTPUT") {
             return Err(SyntaxError(
@@ -146,6 +169,28 @@ pub fn parse(sql: &str) -> Result<TrinoStatement<'_>, SyntaxError> {
             words.end()?;
             return Ok(TrinoStatement::ShowTables { from, like });
         }
+        if words.keyword("STATS") {
+            words.expect_keyword("FOR")?;
+            if words.rest().trim_start().starts_with('(') {
+                return Err(SyntaxError(
+                    "SHOW STATS FOR (query) is not supported; SHOW STATS FOR <table> is".into(),
+                ));
+            }
+            let table = words.qualified_name()?;
+            words.end()?;
+            return Ok(TrinoStatement::ShowStats { table });
+        }
+        if words.keyword("CREATE") {
+            if !words.keyword("TABLE") {
+                return Err(SyntaxError(
+                    "SHOW CREATE supports TABLE; there are no views or materialized views here"
+                        .into(),
+                ));
+            }
+            let table = words.qualified_name()?;
+            words.end()?;
+            return Ok(TrinoStatement::ShowCreateTable { table });
+        }
         if words.keyword("COLUMNS") {
             if !(words.keyword("FROM") || words.keyword("IN")) {
                 return Err(SyntaxError("SHOW COLUMNS needs FROM <table>".into()));
@@ -156,6 +201,49 @@ pub fn parse(sql: &str) -> Result<TrinoStatement<'_>, SyntaxError> {
         }
     }
     Ok(TrinoStatement::Sql(sql))
+}
+
+/// `TYPE x, FORMAT y) statement` (after `EXPLAIN (`): which plan to show, and the statement.
+fn explain_options(text: &str) -> Result<(ExplainType, &str), SyntaxError> {
+    let mut words = Words::new(text);
+    let mut shown = ExplainType::Distributed;
+    loop {
+        if words.keyword("TYPE") {
+            shown = match words.identifier()?.as_str() {
+                "distributed" => ExplainType::Distributed,
+                "logical" => ExplainType::Logical,
+                "validate" => ExplainType::Validate,
+                other => {
+                    return Err(SyntaxError(format!(
+                        "EXPLAIN (TYPE {}) is not supported; TYPE takes DISTRIBUTED, LOGICAL \
+                         or VALIDATE",
+                        other.to_ascii_uppercase()
+                    )));
+                }
+            };
+        } else if words.keyword("FORMAT") {
+            let format = words.identifier()?;
+            if format != "text" {
+                return Err(SyntaxError(format!(
+                    "EXPLAIN (FORMAT {}) is not supported; plans are shown as TEXT",
+                    format.to_ascii_uppercase()
+                )));
+            }
+        } else {
+            return Err(words.unexpected("TYPE or FORMAT"));
+        }
+        if words.rest.starts_with(',') {
+            words.expect_symbol(',')?;
+            continue;
+        }
+        words.expect_symbol(')')?;
+        break;
+    }
+    let sql = words.rest().trim();
+    if sql.is_empty() {
+        return Err(SyntaxError("EXPLAIN: the statement is missing".into()));
+    }
+    Ok((shown, sql))
 }
 
 /// The value of a `SET SESSION` literal: a quoted string unquoted, a number or boolean as

@@ -4,7 +4,9 @@
 
 use std::any::TypeId;
 
+use datafusion::sql::sqlparser::ast::{Expr, Query, TableFactor};
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+use datafusion::sql::sqlparser::parser::Parser;
 
 #[derive(Debug, Default)]
 pub struct TrinoSyntax;
@@ -73,4 +75,29 @@ impl Dialect for TrinoSyntax {
         supports_partition_by_after_order_by,
         supports_interval_options,
     );
+}
+
+/// SQL a rewrite wrote, read back as a query; `None` when it does not parse (the rewrite then
+/// leaves the statement as it was, for DataFusion to report).
+pub fn parse_query(sql: &str) -> Option<Box<Query>> {
+    Parser::new(&TrinoSyntax)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_query())
+        .ok()
+}
+
+/// SQL a rewrite wrote, read back as an expression, as [`parse_query`].
+pub fn parse_expr(sql: &str) -> Option<Expr> {
+    Parser::new(&TrinoSyntax)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_expr())
+        .ok()
+}
+
+/// SQL a rewrite wrote, read back as a relation in `FROM`, as [`parse_query`].
+pub fn parse_table_factor(sql: &str) -> Option<TableFactor> {
+    Parser::new(&TrinoSyntax)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_table_factor())
+        .ok()
 }

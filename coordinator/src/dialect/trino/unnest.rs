@@ -19,9 +19,8 @@ use datafusion::sql::sqlparser::ast::{
     Expr, FunctionArguments, Join, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor,
     TableWithJoins, Value, VisitMut, VisitorMut,
 };
-use datafusion::sql::sqlparser::parser::Parser;
 
-use super::syntax::TrinoSyntax;
+use super::syntax::parse_table_factor;
 
 /// Rewrites every `UNNEST` relation of `statement` as a derived table.
 pub fn rewrite(statement: &mut Statement) {
@@ -217,7 +216,7 @@ fn with_joins(relation: &mut TableWithJoins) {
     if let Some((unnest, alias)) = unnest_of(&relation.relation) {
         let columns = unnest.names.join(", ");
         let alias = alias.unwrap_or_else(|| "unnest".into());
-        if let Some(derived) = table_factor(&format!(
+        if let Some(derived) = parse_table_factor(&format!(
             "(SELECT {}) AS {alias}({columns})",
             unnest.items(false)
         )) {
@@ -233,7 +232,7 @@ fn with_joins(relation: &mut TableWithJoins) {
         ) else {
             break;
         };
-        let Some(derived) = table_factor(&format!(
+        let Some(derived) = parse_table_factor(&format!(
             "(SELECT {name}.*, {} FROM {}) AS {name}",
             unnest.items(keep_empty),
             relation.relation
@@ -243,13 +242,6 @@ fn with_joins(relation: &mut TableWithJoins) {
         relation.relation = derived;
         relation.joins.remove(0);
     }
-}
-
-fn table_factor(sql: &str) -> Option<TableFactor> {
-    Parser::new(&TrinoSyntax)
-        .try_with_sql(sql)
-        .and_then(|mut parser| parser.parse_table_factor())
-        .ok()
 }
 
 #[cfg(test)]
