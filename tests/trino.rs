@@ -357,3 +357,43 @@ async fn explain_types_and_table_samples_as_trino_has_them() {
         assert!(half > 0 && half < all, "{method} (50): {half} of {all}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_of_values_and_types_carry_trinos_names() {
+    let lake = shared_lake().await;
+    let server = LocalServer::start(&lake.warehouse, &[]);
+    for (sql, name, code) in [
+        ("SELECT 'a' + 1", "TYPE_MISMATCH", 58),
+        (
+            "SELECT CAST(o_comment AS integer) FROM orders",
+            "INVALID_CAST_ARGUMENT",
+            9,
+        ),
+        ("SELECT CAST('x' AS integer)", "INVALID_CAST_ARGUMENT", 9),
+        // Integer overflow fails, as in Trino; DataFusion alone wraps around to a negative sum.
+        (
+            "SELECT max(9223372036854775807 + o_orderkey) FROM orders",
+            "NUMERIC_VALUE_OUT_OF_RANGE",
+            19,
+        ),
+        (
+            "SELECT 3037000500 * 3037000500",
+            "NUMERIC_VALUE_OUT_OF_RANGE",
+            19,
+        ),
+    ] {
+        let error = answer(&server, sql).await.expect_err(sql);
+        assert_eq!(error["errorName"], name, "{sql}: {error}");
+        assert_eq!(error["errorCode"], code, "{sql}: {error}");
+        assert_eq!(error["errorType"], "USER_ERROR", "{sql}: {error}");
+    }
+    // TRY turns the same failures into NULL; arithmetic that fits is unchanged.
+    let (_, rows) = answer(
+        &server,
+        "SELECT TRY(9223372036854775807 + o_orderkey), TRY(CAST(o_comment AS integer)), \
+         o_orderkey * 2 - 1 FROM orders WHERE o_orderkey = 1",
+    )
+    .await
+    .expect("TRY");
+    assert_eq!(rows, [serde_json::json!([null, null, 1])]);
+}

@@ -46,6 +46,19 @@ pub enum EngineError {
     /// A division or modulo by zero, while planning (constants) or running.
     #[error("division by zero")]
     DivisionByZero,
+    /// A value that cannot be cast or parsed to the type asked for (`CAST('x' AS integer)`),
+    /// while planning (constants) or running: the data's fault, not the engine's.
+    #[error("{message}")]
+    InvalidCast { message: String },
+    /// Arithmetic whose result does not fit its type (`9223372036854775807 + 1`).
+    #[error("{message}")]
+    OutOfRange { message: String },
+    /// Operands of types an operator cannot take together (`'a' + 1`).
+    #[error("{message}")]
+    TypeMismatch {
+        message: String,
+        position: Option<Position>,
+    },
     #[error("schema {schema} not found in catalog {catalog}")]
     UnknownSchema { catalog: String, schema: String },
     /// The caller's resource group has as many queries waiting as it allows (or none fits).
@@ -117,7 +130,8 @@ impl EngineError {
             | EngineError::Plan { position, .. }
             | EngineError::UnknownTable { position, .. }
             | EngineError::UnknownFunction { position, .. }
-            | EngineError::UnknownColumn { position, .. } => *position,
+            | EngineError::UnknownColumn { position, .. }
+            | EngineError::TypeMismatch { position, .. } => *position,
             EngineError::Statement(StatementError::TooDeep { position, .. }) => Some(*position),
             _ => None,
         }
@@ -151,8 +165,8 @@ impl EngineError {
                 other => other,
             };
         }
-        if divides_by_zero(&err) {
-            return EngineError::DivisionByZero;
+        if let Some(by_value) = of_a_value(&err) {
+            return by_value;
         }
         if let DataFusionError::SchemaError(schema, _) = root
             && let SchemaError::FieldNotFound { field, .. } = schema.as_ref()
@@ -168,6 +182,9 @@ impl EngineError {
                 position: position.or_else(|| position_in(&message)),
                 message,
             });
+        }
+        if matches!(root, DataFusionError::Plan(_)) && mismatched_types(&message) {
+            return EngineError::TypeMismatch { message, position };
         }
         match root {
             DataFusionError::Plan(_)
@@ -187,8 +204,8 @@ impl EngineError {
         if let Some(engine) = engine_error_in(&err) {
             return engine.clone();
         }
-        if divides_by_zero(&err) {
-            return EngineError::DivisionByZero;
+        if let Some(by_value) = of_a_value(&err) {
+            return by_value;
         }
         let message = match err.find_root() {
             DataFusionError::Internal(m) => return EngineError::Internal(m.clone()),
@@ -233,24 +250,42 @@ impl EngineError {
     }
 }
 
-/// Whether Arrow's division kernels refused a zero divisor somewhere in `err`'s chain.
-fn divides_by_zero(err: &DataFusionError) -> bool {
+/// The error of a value that an Arrow kernel refused somewhere in `err`'s chain: a zero
+/// divisor, a cast or parse of a bad value, an overflow.
+fn of_a_value(err: &DataFusionError) -> Option<EngineError> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(error) = next {
-        if matches!(
-            error.downcast_ref::<ArrowError>(),
-            Some(ArrowError::DivideByZero)
-        ) {
-            return true;
-        }
-        if let Some(DataFusionError::ArrowError(inner, _)) = error.downcast_ref::<DataFusionError>()
-            && matches!(inner.as_ref(), ArrowError::DivideByZero)
-        {
-            return true;
+        let arrow = error.downcast_ref::<ArrowError>().or_else(|| {
+            match error.downcast_ref::<DataFusionError>() {
+                Some(DataFusionError::ArrowError(inner, _)) => Some(inner.as_ref()),
+                _ => None,
+            }
+        });
+        match arrow {
+            Some(ArrowError::DivideByZero) => return Some(EngineError::DivisionByZero),
+            Some(e @ (ArrowError::CastError(_) | ArrowError::ParseError(_))) => {
+                return Some(EngineError::InvalidCast {
+                    message: e.to_string(),
+                });
+            }
+            Some(e @ ArrowError::ArithmeticOverflow(_)) => {
+                return Some(EngineError::OutOfRange {
+                    message: e.to_string(),
+                });
+            }
+            _ => {}
         }
         next = error.source();
     }
-    false
+    None
+}
+
+/// Whether a planning error says the operands' types do not go together. DataFusion raises
+/// these as plain plan errors, so its wording is what tells them apart.
+fn mismatched_types(message: &str) -> bool {
+    ["Cannot coerce", "Cannot infer common", "cannot be coerced"]
+        .iter()
+        .any(|words| message.contains(words))
 }
 
 fn did_you_mean(candidates: &[String]) -> String {

@@ -18,6 +18,7 @@ mod args;
 mod array;
 mod binary;
 mod bitwise;
+mod checked;
 mod datetime;
 mod fold_lambda;
 mod format;
@@ -26,6 +27,7 @@ mod list_lambda;
 mod map_lambda;
 mod map_zip;
 mod network;
+mod operators;
 mod regexp;
 mod regexp_lambda;
 mod setdigest;
@@ -61,6 +63,7 @@ pub fn library() -> Vec<Arc<ScalarUDF>> {
         setdigest::functions(),
         unnest_field::functions(),
         time_arith::functions(),
+        checked::functions(),
         vec![
             udf::ArrayFunction::udf("typeof", &[1], udf::text, type_of),
             udf::ArrayFunction::udf(LAMBDA_BODY, &[2, 3, 4, 5, 6], udf::first, |args| {
@@ -119,7 +122,7 @@ const TRINO_NAMES: &[(&str, &str)] = &[
 /// Trino-dialect session. A name whose target the registry lacks is skipped.
 pub fn register_trino(registry: &mut dyn FunctionRegistry) -> Result<()> {
     register_library(registry)?;
-    registry.register_function_rewrite(Arc::new(time_arith::TimeArithmetic::new()))?;
+    registry.register_function_rewrite(Arc::new(time_arith::rewrite()))?;
     for &(alias, target) in TRINO_NAMES {
         if let Ok(udf) = registry.udf(target) {
             registry.register_udf(Arc::new(udf.as_ref().clone().with_aliases([alias])))?;
@@ -132,6 +135,15 @@ pub fn register_trino(registry: &mut dyn FunctionRegistry) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Integer arithmetic that fails on overflow rather than wrapping around (see [`checked`]),
+/// in every session: Trino, PostgreSQL and standard SQL all say overflow is an error.
+pub fn register_checked_arithmetic(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for udf in checked::functions() {
+        registry.register_udf(udf)?;
+    }
+    registry.register_function_rewrite(Arc::new(checked::rewrite()))
 }
 
 /// `typeof(x)`: Trino's name for the argument's type.

@@ -1,7 +1,7 @@
 //! `time ± interval`: a time of day moved by the interval, wrapping at midnight
 //! (`TIME '01:00' - INTERVAL '3' HOUR` is `22:00`), as Trino and PostgreSQL answer.
 //! DataFusion 54 coerces both sides to an interval and answers an interval, so a rewrite
-//! registered with the Trino session ([`TimeArithmetic`]) turns the operator into
+//! registered with the Trino session ([`rewrite`]) turns the operator into
 //! [`TIME_PLUS`] before type coercion sees it.
 
 use std::sync::Arc;
@@ -9,13 +9,10 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, IntervalMonthDayNanoType, Time64NanosecondType, TimeUnit};
-use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, exec_err};
-use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::{Expr, ExprSchemable, Operator, ScalarUDF};
 
+use crate::operators::OperatorRewrite;
 use crate::udf::ArrayFunction;
 
 /// `time_plus(t, i)`: `t + i` for a time of day `t` and a day-to-second interval `i`.
@@ -64,38 +61,8 @@ fn time_plus(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 /// Rewrites `time ± interval` and `interval + time` as [`TIME_PLUS`].
-#[derive(Debug)]
-pub struct TimeArithmetic {
-    time_plus: Arc<ScalarUDF>,
-}
-
-impl TimeArithmetic {
-    pub fn new() -> Self {
-        let time_plus = functions().remove(0);
-        Self { time_plus }
-    }
-}
-
-impl Default for TimeArithmetic {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl FunctionRewrite for TimeArithmetic {
-    fn name(&self) -> &str {
-        "time_arithmetic"
-    }
-
-    fn rewrite(
-        &self,
-        expr: Expr,
-        schema: &DFSchema,
-        _config: &ConfigOptions,
-    ) -> Result<Transformed<Expr>> {
-        let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else {
-            return Ok(Transformed::no(expr));
-        };
+pub fn rewrite() -> OperatorRewrite {
+    OperatorRewrite::new("time_arithmetic", functions(), |left, op, right, schema| {
         let is_time = |e: &Expr| {
             matches!(
                 e.get_type(schema),
@@ -108,19 +75,14 @@ impl FunctionRewrite for TimeArithmetic {
                 (left, right)
             }
             Operator::Plus if is_interval(left) && is_time(right) => (right, left),
-            _ => return Ok(Transformed::no(expr)),
+            _ => return None,
         };
         let interval = match op {
-            Operator::Minus => Expr::Negative(interval.clone()),
-            _ => interval.as_ref().clone(),
+            Operator::Minus => Expr::Negative(Box::new(interval.clone())),
+            _ => interval.clone(),
         };
-        Ok(Transformed::yes(Expr::ScalarFunction(
-            ScalarFunction::new_udf(
-                Arc::clone(&self.time_plus),
-                vec![time.as_ref().clone(), interval],
-            ),
-        )))
-    }
+        Some((0, vec![time.clone(), interval]))
+    })
 }
 
 #[cfg(test)]

@@ -105,6 +105,8 @@ impl Engine {
                     .build()
             }
         };
+        lakegate_functions::register_checked_arithmetic(&mut state)
+            .map_err(EngineError::planning)?;
         dialect
             .register_functions(&mut state, vars)
             .map_err(EngineError::planning)?;

@@ -22,7 +22,10 @@ pub fn engine_status(err: EngineError) -> Status {
         | EngineError::Parameter { .. }
         | EngineError::UnknownFunction { .. }
         | EngineError::UnknownColumn { .. }
-        | EngineError::DivisionByZero => Status::invalid_argument(message),
+        | EngineError::DivisionByZero
+        | EngineError::InvalidCast { .. }
+        | EngineError::OutOfRange { .. }
+        | EngineError::TypeMismatch { .. } => Status::invalid_argument(message),
         EngineError::UnknownTable { .. }
         | EngineError::UnknownSchema { .. }
         | EngineError::UnknownPrepared { .. } => Status::not_found(message),

@@ -206,6 +206,9 @@ pub(super) fn engine_error(err: EngineError) -> (StatusCode, axum::Json<Value>) 
         EngineError::UnknownFunction { .. } => (StatusCode::BAD_REQUEST, "FUNCTION_NOT_FOUND"),
         EngineError::UnknownColumn { .. } => (StatusCode::BAD_REQUEST, "COLUMN_NOT_FOUND"),
         EngineError::DivisionByZero => (StatusCode::BAD_REQUEST, "DIVISION_BY_ZERO"),
+        EngineError::InvalidCast { .. } => (StatusCode::BAD_REQUEST, "INVALID_CAST_ARGUMENT"),
+        EngineError::OutOfRange { .. } => (StatusCode::BAD_REQUEST, "NUMERIC_VALUE_OUT_OF_RANGE"),
+        EngineError::TypeMismatch { .. } => (StatusCode::BAD_REQUEST, "TYPE_MISMATCH"),
         EngineError::UnknownTable { .. }
         | EngineError::UnknownSchema { .. }
         | EngineError::UnknownPrepared { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND"),
