@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// The share of the corpus each front end must pass (the issue asks 0.95). It only rises,
 /// and the note of each stop lists the cases still failing and why.
-const MIN_PASS_RATE: f64 = 0.95;
+const MIN_PASS_RATE: f64 = 0.96;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trino_documentation_examples_give_the_documented_answers() {

@@ -25,6 +25,21 @@ struct TrinoSpellings;
 impl VisitorMut for TrinoSpellings {
     type Break = ();
 
+    fn pre_visit_query(
+        &mut self,
+        query: &mut datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
+        if let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() {
+            for filter in [&mut select.selection, &mut select.having]
+                .into_iter()
+                .flatten()
+            {
+                memberships(filter);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Some(replacement) = respelled(expr) {
             *expr = replacement;
@@ -47,6 +62,17 @@ fn respelled(expr: &Expr) -> Option<Expr> {
             ..
         } => cast(inner, data_type),
         Expr::CompoundFieldAccess { root, access_chain } => row_field(root, access_chain),
+        Expr::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => quantified(left, compare_op, right, Quantifier::Any),
+        Expr::AllOp {
+            left,
+            compare_op,
+            right,
+        } => quantified(left, compare_op, right, Quantifier::All),
         Expr::TypedString(typed) => {
             let text = typed.value.value.clone().into_string()?;
             match &typed.data_type {
@@ -61,6 +87,98 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// In a filter's top-level conjuncts, where NULL and false both drop the row, `x = ANY (q)`
+/// as `x IN (q)` and `x <> ALL (q)` as `x NOT IN (q)`: DataFusion runs those as (anti) joins,
+/// where elsewhere it cannot plan them at all.
+fn memberships(filter: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::BinaryOperator as Op;
+    let negated = matches!(filter, Expr::AllOp { .. });
+    match filter {
+        Expr::BinaryOp {
+            left,
+            op: Op::And,
+            right,
+        } => {
+            memberships(left);
+            memberships(right);
+        }
+        Expr::Nested(inner) => memberships(inner),
+        Expr::AnyOp {
+            left,
+            compare_op: Op::Eq,
+            right,
+            ..
+        }
+        | Expr::AllOp {
+            left,
+            compare_op: Op::NotEq,
+            right,
+        } => {
+            if let Expr::Subquery(query) = right.as_ref() {
+                *filter = Expr::InSubquery {
+                    expr: left.clone(),
+                    subquery: query.clone(),
+                    negated,
+                };
+            }
+        }
+        _ => {}
+    }
+}
+
+enum Quantifier {
+    Any,
+    All,
+}
+
+/// `x op ANY (subquery)` / `x op ALL (subquery)` outside a filter's conjuncts (see
+/// [`memberships`]), which DataFusion 54 fails to plan: compared against the subquery's least
+/// or greatest value (`= ANY`: its values as one array) with SQL's three values kept: ANY is true when some comparison is, else NULL
+/// when `x` or some value is NULL, else false (so over no rows); ALL is false when some
+/// comparison is false, else NULL likewise, else true. The subquery's aggregates are scalar
+/// subqueries that do not name `x`, so they plan whether or not `x` is an outer column.
+fn quantified(
+    left: &Expr,
+    op: &datafusion::sql::sqlparser::ast::BinaryOperator,
+    right: &Expr,
+    quantifier: Quantifier,
+) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::BinaryOperator as Op;
+    let Expr::Subquery(query) = right else {
+        return None;
+    };
+    let of_rows = |what: &str| format!("(SELECT {what} FROM ({query}) AS __lg_q(__lg_v))");
+    let (min, max) = (of_rows("min(__lg_v)"), of_rows("max(__lg_v)"));
+    let x = format!("({left})");
+    let hit = match (&quantifier, op) {
+        (Quantifier::Any, Op::Eq) => format!("array_has({}, {x})", of_rows("array_agg(__lg_v)")),
+        (Quantifier::All, Op::NotEq) => {
+            format!("NOT array_has({}, {x})", of_rows("array_agg(__lg_v)"))
+        }
+        (Quantifier::Any, Op::Lt | Op::LtEq) | (Quantifier::All, Op::Gt | Op::GtEq) => {
+            format!("{x} {op} {max}")
+        }
+        (Quantifier::Any, Op::Gt | Op::GtEq) | (Quantifier::All, Op::Lt | Op::LtEq) => {
+            format!("{x} {op} {min}")
+        }
+        (Quantifier::Any, Op::NotEq) => format!("({x} <> {min} OR {x} <> {max})"),
+        (Quantifier::All, Op::Eq) => format!("({x} = {min} AND {x} = {max})"),
+        _ => return None,
+    };
+    let (rows, values) = (of_rows("count(*)"), of_rows("count(__lg_v)"));
+    let unknown = format!("{x} IS NULL OR {rows} > {values}");
+    parse_expr(&match quantifier {
+        Quantifier::Any => format!(
+            "CASE WHEN {rows} = 0 THEN false WHEN {hit} THEN true WHEN {unknown} THEN NULL \
+             ELSE false END"
+        ),
+        Quantifier::All => format!(
+            "CASE WHEN {rows} = 0 THEN true WHEN NOT {hit} THEN false WHEN {unknown} THEN NULL \
+             ELSE true END"
+        ),
+    })
 }
 
 /// `DECIMAL '0012.340'`: Trino types the literal by its digits, leading and trailing zeros
@@ -565,6 +683,17 @@ mod tests {
 
     #[test]
     fn trino_spellings_become_datafusion_sql() {
+        assert_eq!(
+            rewritten(
+                "SELECT a FROM t WHERE a = ANY (SELECT b FROM u) AND a <> ALL (SELECT c FROM v)"
+            ),
+            "SELECT a FROM t WHERE a IN (SELECT b FROM u) AND a NOT IN (SELECT c FROM v)"
+        );
+        let any = rewritten("SELECT a < ANY (SELECT b FROM u) FROM t");
+        assert!(
+            any.contains("WHEN (a) < (SELECT max(__lg_v) FROM (SELECT b FROM u) AS __lg_q (__lg_v)) THEN true"),
+            "{any}"
+        );
         assert_eq!(
             rewritten("SELECT TRY(a / b), try(CAST('x' AS integer)) FROM t"),
             "SELECT try_eval(NULL, __try -> a / b), \

@@ -1,5 +1,6 @@
 //! Trino syntax sqlparser has no parse for, respelled token by token before parsing:
-//! `VALUES 1, 2` (rows without parentheses) as `VALUES (1), (2)`, the type `ARRAY(T)` as
+//! `VALUES 1, 2` (rows without parentheses) as `VALUES (1), (2)` (and as a subquery after
+//! `ANY`/`ALL`/`SOME`), the type `ARRAY(T)` as
 //! `ARRAY<T>`, `trim(LEADING FROM s)` (no characters named: spaces) as
 //! `trim(LEADING ' ' FROM s)`, `10_000` as `10000`, `0x1F`, `0o17` and `0b101` as decimal
 //! integers, `U&'\2603'` (with or without `UESCAPE`) as the plain string it spells, and
@@ -126,6 +127,15 @@ pub fn respelled(sql: &str) -> Cow<'_, str> {
             // `IPADDRESS '10.0.0.1'`: the value checked and written canonically.
             out[i] = function.to_string();
             out[next] = format!("({})", tokens[next]);
+            changed = true;
+        } else if matches!(word.keyword, Keyword::ANY | Keyword::ALL | Keyword::SOME)
+            && tokens[next] == Token::LParen
+            && matches!(code.get(k + 2).map(|&v| &tokens[v]), Some(Token::Word(w)) if w.keyword == Keyword::VALUES)
+            && let Some(close) = matching(&tokens, &code[k + 1..])
+        {
+            // `= ANY (VALUES ...)`: sqlparser reads only a SELECT there as a subquery.
+            out[next] = "(SELECT * FROM (".into();
+            out[close] = "))".into();
             changed = true;
         } else if word.keyword == Keyword::VALUES && tokens[next] != Token::LParen {
             wrap_rows(&tokens, &code[k + 1..], &mut out);
@@ -288,6 +298,10 @@ mod tests {
         );
         assert_eq!(respelled("SELECT ARRAY[1, 2]"), "SELECT ARRAY[1, 2]");
         assert_eq!(respelled("VALUES (1), (2)"), "VALUES (1), (2)");
+        assert_eq!(
+            respelled("SELECT 21 < ALL (VALUES 19, 20)"),
+            "SELECT 21 < ALL (SELECT * FROM (VALUES (19), (20)))"
+        );
         assert_eq!(
             respelled("SELECT trim(LEADING FROM '  a'), trim(both FROM s)"),
             "SELECT trim(LEADING ' ' FROM '  a'), trim(both ' ' FROM s)"
