@@ -543,6 +543,15 @@ async fn queries_are_listed_cancelled_and_shown_on_the_page() {
     let id = query["id"].as_str().expect("id");
     let (status, one) = get_json(&server, &format!("/v1/queries/{id}")).await;
     assert_eq!((status, &one["id"]), (200, &query["id"]));
+    // Once its rows ended, the plan is drawn again with what each operator did.
+    let plan = one["plan"].as_str().expect("plan");
+    assert!(plan.contains("output_rows="), "{plan}");
+    let (_, _, html) = exchange(&server, "GET", &format!("/ui/query/{id}"), &[], "").await;
+    let html = String::from_utf8_lossy(&html);
+    assert!(
+        html.contains("output_rows=") && html.contains("elapsed_compute="),
+        "{html}"
+    );
     // Cancelling a finished query says so.
     let (status, _) = server.http("DELETE", &format!("/v1/queries/{id}")).await;
     assert_eq!(status, 409);

@@ -347,8 +347,8 @@ impl Engine {
         .await;
         match outcome {
             Ok(Outcome::Rows(mut result)) => {
-                // Drawn now, while the plan is at hand; the executed plan itself is not kept
-                // (its nodes may hold a join's build side).
+                // Drawn now, and again with its metrics when the rows end; the executed plan
+                // is not kept past them (its nodes may hold a join's build side).
                 if let Some(plan) = &result.plan {
                     self.tracker
                         .set_plan(id, display_plan_ascii(plan.as_ref(), false));
@@ -356,7 +356,8 @@ impl Engine {
                 if self.tracker.audits() {
                     self.audit_reads(id, &access, &result.snapshots).await;
                 }
-                result.stream = in_span(tracked.watch(result.stream), span);
+                let plan = result.plan.clone();
+                result.stream = in_span(tracked.watch(result.stream, plan), span);
                 Ok(Outcome::Rows(result))
             }
             Ok(other) => {

@@ -453,7 +453,7 @@ mod tests {
         let id = QueryId::new();
         let stream = tracker
             .begin(id, &ana, ClientLabel::new("http"), "SELECT 1")
-            .watch(rows(3));
+            .watch(rows(3), None);
         assert_eq!(tracker.get(id).unwrap().state, QueryState::Running);
         let batches: Vec<_> = stream.collect().await;
         assert_eq!(batches.len(), 3);
@@ -474,7 +474,7 @@ mod tests {
         let id = QueryId::new();
         let mut stream = tracker
             .begin(id, &ana, ClientLabel::new("trino"), "SELECT 1")
-            .watch(rows(3));
+            .watch(rows(3), None);
         assert!(stream.next().await.unwrap().is_ok());
         assert_eq!(tracker.cancel(id, &bob, false), CancelOutcome::NotFound);
         assert_eq!(tracker.cancel(id, &ana, false), CancelOutcome::Cancelled);
@@ -493,7 +493,7 @@ mod tests {
         drop(
             tracker
                 .begin(dropped, &ana, ClientLabel::new("flight_sql"), "SELECT 1")
-                .watch(rows(1)),
+                .watch(rows(1), None),
         );
         assert_eq!(tracker.get(dropped).unwrap().state, QueryState::Cancelled);
         let failed = QueryId::new();

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use datafusion::error::DataFusionError;
-use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use datafusion_distributed::display_plan_ascii;
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
 
@@ -42,14 +43,27 @@ impl Tracked {
     }
 
     /// `rows`, counted, stoppable by [`QueryTracker::cancel`], and recorded when they end,
-    /// fail or are dropped unread.
-    pub fn watch(self, rows: SendableRecordBatchStream) -> SendableRecordBatchStream {
+    /// fail or are dropped unread. `plan`, the plan running them, is drawn again with its
+    /// metrics when they end or fail (rows and time per operator, each stage's tasks: what
+    /// EXPLAIN ANALYZE shows) for the query's page, then let go.
+    pub fn watch(
+        self,
+        rows: SendableRecordBatchStream,
+        plan: Option<Arc<dyn ExecutionPlan>>,
+    ) -> SendableRecordBatchStream {
         self.tracker.set_running(self.id);
         let schema = rows.schema();
         let id = self.id;
-        let state = Some((rows, self));
+        let state = Some((rows, self, plan));
         let batches = stream::unfold(state, move |state| async move {
-            let (mut rows, mut tracked) = state?;
+            let (mut rows, mut tracked, plan) = state?;
+            let draw = |tracked: &Tracked, plan: Option<Arc<dyn ExecutionPlan>>| {
+                if let Some(plan) = plan {
+                    tracked
+                        .tracker
+                        .set_plan(tracked.id, display_plan_ascii(plan.as_ref(), true));
+                }
+            };
             let next = tokio::select! {
                 biased;
                 Ok(_) = tracked.cancelled.wait_for(|c| *c) => None,
@@ -65,6 +79,7 @@ impl Tracked {
                     Some((Err(DataFusionError::External(Box::new(err))), None))
                 }
                 Some(None) => {
+                    draw(&tracked, plan);
                     tracked.finish(QueryState::Finished, None);
                     None
                 }
@@ -77,9 +92,10 @@ impl Tracked {
                         .counters
                         .bytes
                         .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                    Some((Ok(batch), Some((rows, tracked))))
+                    Some((Ok(batch), Some((rows, tracked, plan))))
                 }
                 Some(Some(Err(err))) => {
+                    draw(&tracked, plan);
                     tracked.finish(QueryState::Failed, Some(err.to_string()));
                     Some((Err(err), None))
                 }
