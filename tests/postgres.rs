@@ -44,6 +44,12 @@ async fn writes_and_errors_carry_sqlstate_codes() {
         ("SELECT lenght(n_name) FROM tpch.nation", "42883"),
         ("SELECT n_nmae FROM tpch.nation", "42703"),
         ("SELECT n_nationkey / 0 FROM tpch.nation", "22012"),
+        ("SELECT CAST(n_name AS integer) FROM tpch.nation", "22P02"),
+        (
+            "SELECT 9223372036854775807 + n_nationkey FROM tpch.nation",
+            "22003",
+        ),
+        ("SELECT n_name + 1 FROM tpch.nation", "42804"),
     ];
     for (sql, code) in cases {
         let output = psql(&server, None, &[sql]);
