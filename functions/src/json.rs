@@ -4,12 +4,15 @@
 //! and `json_cast(json, typed_null)`, `CAST(json AS ARRAY(...))` in Trino, which reads the
 //! JSON as the type of its second argument with Arrow's JSON decoder.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder};
 use arrow::datatypes::{Field, Schema};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ScalarUDF;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::args::{integers, strings};
@@ -110,13 +113,6 @@ fn path(text: &str) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-fn walk<'a>(value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
-    steps.iter().try_fold(value, |v, step| match step {
-        Step::Member(name) => v.get(name),
-        Step::Index(i) => v.get(*i),
-    })
-}
-
 /// `json_extract`/`json_extract_scalar`: the value at a path, as `render` makes it text.
 fn extract_with(
     args: &[ArrayRef],
@@ -138,10 +134,131 @@ fn extract_with(
             .as_ref()
             .map(|(_, s)| s.as_slice())
             .unwrap_or_default();
-        let value = parsed(&texts, i, function)?;
-        out.append_option(value.as_ref().and_then(|v| walk(v, steps)).and_then(render));
+        if texts.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let value = match pick(texts.value(i), steps) {
+            Ok(value) => value,
+            Err(e) => return exec_err!("{function}: {:?} is not JSON: {e}", texts.value(i)),
+        };
+        out.append_option(value.as_ref().and_then(render));
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// The value at `steps` in one JSON text, read in one pass: members and elements off the path
+/// are skipped without being built (`IgnoredAny`), so only the value found is allocated,
+/// where parsing the whole document built every member of it. The text is still checked as
+/// JSON to its end, and a member named twice answers its last value, as a full parse does.
+fn pick(text: &str, steps: &[Step]) -> serde_json::Result<Option<Value>> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let found = Pick(steps).deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(found)
+}
+
+/// Finds the value at its steps in the JSON value being read.
+struct Pick<'s>(&'s [Step]);
+
+impl<'de> DeserializeSeed<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        match self.0 {
+            [] => Value::deserialize(reader).map(Some),
+            _ => reader.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (first, rest) = self.0.split_first().expect("a step to take");
+        let mut found = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            match first {
+                Step::Member(name) if *name == *key => {
+                    found = map.next_value_seed(Pick(rest))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (first, rest) = self.0.split_first().expect("a step to take");
+        let mut found = None;
+        let mut index = 0;
+        loop {
+            if matches!(first, Step::Index(i) if *i == index) {
+                match seq.next_element_seed(Pick(rest))? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            index += 1;
+        }
+        Ok(found)
+    }
+
+    // A scalar has no member or element to step into.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A member name, borrowed from the text unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(name))
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(name.to_string()))
+    }
 }
 
 fn json_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
@@ -281,4 +398,37 @@ fn is_json_scalar(args: &[ArrayRef]) -> Result<ArrayRef> {
         );
     }
     Ok(Arc::new(out.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str, path_text: &str) -> Option<String> {
+        let steps = path(path_text).expect("a path");
+        pick(text, &steps).expect("JSON").map(|v| v.to_string())
+    }
+
+    #[test]
+    fn one_pass_finds_what_a_full_parse_finds() {
+        let doc = r#"{"a": {"b": [10, {"c": "x"}]}, "k\"ey": 1, "a2": [1, 2]}"#;
+        assert_eq!(at(doc, "$.a.b[1].c").as_deref(), Some("\"x\""));
+        assert_eq!(at(doc, "$.a.b[0]").as_deref(), Some("10"));
+        assert_eq!(at(doc, "$.a.b[5]"), None);
+        assert_eq!(
+            at(doc, "$[\"k\"ey\"]").as_deref(),
+            Some("1"),
+            "an escaped name"
+        );
+        assert_eq!(at(doc, "$.a2"), Some("[1,2]".into()));
+        assert_eq!(at(doc, "$.a.b.c"), None, "a member of an array");
+        assert_eq!(at(doc, "$.a2[0].x"), None, "a member of a number");
+        assert_eq!(at(r#"{"k\u0065y": 7}"#, "$.key").as_deref(), Some("7"));
+        assert_eq!(at(r#"{"a": 1, "a": 2}"#, "$.a").as_deref(), Some("2"));
+        assert_eq!(at("[1, [2, 3]]", "$[1][1]").as_deref(), Some("3"));
+        assert_eq!(at("5", "$").as_deref(), Some("5"));
+        // Text after the value found is still read, and must be JSON.
+        assert!(pick(r#"{"a": 1, "b": }"#, &path("$.a").expect("path")).is_err());
+        assert!(pick(r#"{"a": 1} x"#, &path("$.a").expect("path")).is_err());
+    }
 }
