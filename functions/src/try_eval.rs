@@ -78,14 +78,17 @@ impl HigherOrderUDFImpl for TryEval {
             return exec_err!("try_eval takes a placeholder and a lambda");
         };
         let rows = args.number_rows;
-        let all = UInt32Array::from_iter_values(0..rows as u32);
-        match evaluate(body, &all) {
+        match evaluate(body, rows, |captured| Ok(captured.to_vec())) {
             Ok(values) => Ok(ColumnarValue::Array(values)),
             Err(e) if !of_the_data(&e) => Err(e),
             Err(_) => {
                 let data_type = args.return_field.data_type();
                 let one_by_one = (0..rows as u32)
-                    .map(|row| match evaluate(body, &UInt32Array::from(vec![row])) {
+                    .map(|row| {
+                        let one = UInt32Array::from(vec![row]);
+                        evaluate(body, 1, |captured| spread(captured, &one))
+                    })
+                    .map(|evaluated| match evaluated {
                         Ok(value) => Ok(value),
                         Err(e) if of_the_data(&e) => Ok(new_null_array(data_type, 1)),
                         Err(e) => Err(e),
@@ -101,13 +104,16 @@ impl HigherOrderUDFImpl for TryEval {
     }
 }
 
-/// The body over the outer rows `rows`.
-fn evaluate(body: &LambdaArgument, rows: &UInt32Array) -> Result<ArrayRef> {
-    let placeholder: ArrayRef = Arc::new(NullArray::new(rows.len()));
-    body.evaluate(&[&|| Ok(Arc::clone(&placeholder))], |captured| {
-        spread(captured, rows)
-    })?
-    .into_array(rows.len())
+/// The body over `rows` outer rows, the captured columns taken by `captures`: as they are
+/// for the whole batch, one row of them when retrying row by row.
+fn evaluate(
+    body: &LambdaArgument,
+    rows: usize,
+    captures: impl FnOnce(&[ArrayRef]) -> Result<Vec<ArrayRef>>,
+) -> Result<ArrayRef> {
+    let placeholder: ArrayRef = Arc::new(NullArray::new(rows));
+    body.evaluate(&[&|| Ok(Arc::clone(&placeholder))], captures)?
+        .into_array(rows)
 }
 
 /// Whether an error comes from a value being evaluated (TRY answers NULL for the row) rather
