@@ -16,7 +16,7 @@ use lakegate_coordinator::saved::SavedQueries;
 use lakegate_coordinator::tls::{TlsError, listener_identity, postgres_identity};
 use lakegate_coordinator::{Authenticator, Config, Engine};
 use lakegate_executor::WorkerTls;
-use lakegate_executor::{ExecutorHandle, ExecutorOptions, run_executor};
+use lakegate_executor::{CpuRuntime, ExecutorHandle, ExecutorOptions, run_executor};
 use lakegate_frontend::flight_sql::FlightSqlFrontend;
 use lakegate_frontend::server::serve;
 use lakegate_frontend::{http, postgres};
@@ -51,6 +51,11 @@ pub enum LocalError {
     Serve(#[from] tonic::transport::Error),
     #[error("server task: {0}")]
     Join(String),
+    #[error("cannot start the plan runtime (query.cpu_threads = {threads}): {source}")]
+    PlanRuntime {
+        threads: usize,
+        source: std::io::Error,
+    },
 }
 
 /// Whether the configured lake is the local SQLite one and has no catalog yet.
@@ -129,7 +134,14 @@ pub async fn run(
             Role::Local => registry,
         })
     });
-    let engine = Arc::new(Engine::connect_with(&config, registry.clone(), access).await?);
+    let threads = config.query.cpu_threads;
+    let cpu =
+        CpuRuntime::new(threads).map_err(|source| LocalError::PlanRuntime { threads, source })?;
+    let engine = Arc::new(
+        Engine::connect_with(&config, registry.clone(), access)
+            .await?
+            .with_plan_runtime(cpu.handle()),
+    );
     let auth = Arc::new(Authenticator::from_config(&config.auth)?);
     auth.load_jwks(Duration::from_secs(config.auth.jwt_jwks_refresh_secs))
         .await?;
@@ -163,8 +175,10 @@ pub async fn run(
                 options.cluster_ca = Some(tls.cert_pem.clone());
             }
         }
-        // In-process executors listen on loopback and are reached there.
+        // In-process executors listen on loopback and are reached there, and run their
+        // fragments on the coordinator's plan runtime: one pool of threads for the cores.
         options.advertise_host = None;
+        options.plan_runtime = Some(cpu.handle());
         let mut stop = stop_rx.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         tasks.push(tokio::spawn(run_executor(
@@ -298,6 +312,7 @@ pub fn executor_options(config: &Config) -> Result<ExecutorOptions, TlsError> {
         secret: config.cluster.secret(),
         cluster_ca,
         worker_tls,
+        plan_runtime: None,
     })
 }
 

@@ -12,7 +12,7 @@ use lakegate::logs::Service;
 use lakegate::shell::{Next, Runner, Shell, ShellError, Splitter};
 use lakegate::tpch::{TpchOptions, write_lake};
 use lakegate_coordinator::config::{Config, ConfigLoader, TelemetryConfig};
-use lakegate_executor::run_executor;
+use lakegate_executor::{CpuRuntime, run_executor};
 use tokio::net::TcpListener;
 
 /// A distributed SQL gateway over an Apache Iceberg lake.
@@ -204,16 +204,10 @@ impl ServerArgs {
     }
 }
 
-/// Stack of each runtime thread. Planning, optimising and evaluating an expression recurse
-/// once per level of it; with tokio's 2 MiB a generated `WHERE` of a thousand `OR`s overflowed
-/// and aborted the whole process. Stacks are reserved, not touched: only a deep query pays in
-/// memory. `query.max_expression_depth` keeps every statement within what this holds.
-const THREAD_STACK_BYTES: usize = 64 * 1024 * 1024;
-
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(THREAD_STACK_BYTES)
+        .thread_stack_size(lakegate_executor::cpu::THREAD_STACK_BYTES)
         .build();
     match runtime {
         Ok(runtime) => runtime.block_on(serve_main()),
@@ -313,7 +307,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            let options = local::executor_options(&config).map_err(|e| e.to_string())?;
+            let mut options = local::executor_options(&config).map_err(|e| e.to_string())?;
+            let threads = config.query.cpu_threads;
+            let cpu = CpuRuntime::new(threads).map_err(|e| {
+                format!("cannot start the plan runtime (query.cpu_threads = {threads}): {e}")
+            })?;
+            options.plan_runtime = Some(cpu.handle());
             run_executor(listener, options, stop_signal(), |handle| {
                 println!("executor listening on {}", handle.url);
             })

@@ -70,7 +70,7 @@ async fn tpch_and_reports_in_trino_spelling_answer_as_duckdb_does() {
     let mut queries: Vec<String> = QUERIES
         .iter()
         .map(|(name, _)| {
-            let standard = format!("{root}/benches/tpch/queries/{name}.sql");
+            let standard = format!("{root}/src/tpch/queries/{name}.sql");
             let trino = format!("{root}/tests/trino_sql/tpch/{name}.sql");
             let trino = if std::path::Path::new(&trino).exists() {
                 trino

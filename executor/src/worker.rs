@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -68,6 +69,9 @@ pub struct ExecutorOptions {
     /// This executor's certificate and key (PEM): its worker port then speaks only TLS and
     /// it registers an `https://` URL (`cluster.tls_cert`, `cluster.tls_key`).
     pub worker_tls: Option<WorkerTls>,
+    /// The runtime the worker's plan fragments run on (a [`crate::CpuRuntime`]'s), apart from
+    /// the one heartbeats run on; `None` runs both on the caller's runtime.
+    pub plan_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// A PEM certificate chain and private key.
@@ -86,6 +90,8 @@ pub enum ExecutorError {
     Url(String),
     #[error("worker gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("worker gRPC server stopped on the plan runtime: {0}")]
+    Stopped(tokio::task::JoinError),
 }
 
 /// Builds each fragment's session: our codec (counting the scans it decodes) and its query's
@@ -208,6 +214,7 @@ pub async fn run_executor(
 
     let secret = options.secret.clone();
     let options_tls = options.worker_tls.clone();
+    let plan_runtime = options.plan_runtime.clone();
     let drain_url = url.clone();
     let drain = async move {
         shutdown.await;
@@ -225,12 +232,24 @@ pub async fn run_executor(
         let identity = Identity::from_pem(&tls.cert_pem, &tls.key_pem);
         server = server.tls_config(ServerTlsConfig::new().identity(identity))?;
     }
-    let served = server
+    let serving = server
         .add_service(worker_server)
         .add_service(observability)
         .add_service(flight.into_server())
-        .serve_with_incoming_shutdown(incoming(listener), drain)
-        .await;
+        .serve_with_incoming_shutdown(incoming(listener), drain);
+    // The server's connections, and the fragments they run, are tasks of the runtime it is
+    // polled on; the heartbeats stay on the caller's.
+    let served = match plan_runtime {
+        Some(cpu) => {
+            // Aborted if this executor's caller drops it, as the server would be.
+            let task = {
+                let _entered = cpu.enter();
+                SpawnedTask::spawn(serving)
+            };
+            task.join().await.map_err(ExecutorError::Stopped)?
+        }
+        None => serving.await,
+    };
     heartbeats.abort();
     served.map_err(ExecutorError::from)
 }

@@ -1,6 +1,6 @@
 //! The yardstick lakegate is measured against: single-node DataFusion reading the very Parquet
 //! files of each table's current snapshot, listed by iceberg, with no gateway in between. The
-//! tests check answers against it; `benches/tpch` compares times with it.
+//! tests check answers against it; `benches/peers` compares times with it.
 
 use std::sync::Arc;
 

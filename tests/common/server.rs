@@ -367,13 +367,17 @@ impl Cluster {
             .collect()
     }
 
-    /// Waits (at most 20 s) until `predicate` holds for the registry.
-    pub async fn wait_until(&self, what: &str, predicate: impl Fn(&[(String, u64, u64)]) -> bool) {
+    /// Waits (at most 20 s) until `predicate` holds for the registry; the registry it held for.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        predicate: impl Fn(&[(String, u64, u64)]) -> bool,
+    ) -> Vec<(String, u64, u64)> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let registry = self.registry().await;
             if predicate(&registry) {
-                return;
+                return registry;
             }
             assert!(
                 Instant::now() < deadline,

@@ -329,6 +329,9 @@ pub enum AuthMode {
 pub struct QueryConfig {
     /// Partitions per scan and per repartition; 0 means the number of cores.
     pub target_partitions: usize,
+    /// Threads that run plans, apart from those serving clients, heartbeats and cancels (so
+    /// these stay quick while queries use every core); 0 means one per core.
+    pub cpu_threads: usize,
     pub batch_size: usize,
     /// How long a planned Flight SQL ticket waits to be fetched before it is dropped.
     pub ticket_ttl_secs: u64,
@@ -361,6 +364,7 @@ impl Default for QueryConfig {
     fn default() -> Self {
         Self {
             target_partitions: 0,
+            cpu_threads: 0,
             batch_size: 8192,
             ticket_ttl_secs: 300,
             timeout_secs: 0,

@@ -8,6 +8,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::physical_plan::collect;
 use datafusion::sql::sqlparser::ast::Expr;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion_distributed::DistributedConfig;
+use lakegate_iceberg::scan::IcebergScanOptions;
 
 use super::outcome::{Outcome, SessionChange, SessionCommand, SessionUpdate};
 use super::{Engine, Expect, text_rows};
@@ -242,9 +244,15 @@ impl Engine {
                 message,
             })?;
         }
-        if let (true, Some(value)) = (name.starts_with("datafusion."), &value) {
+        let engine_option = ["datafusion.", "distributed.", "iceberg_scan."]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        if let (true, Some(value)) = (engine_option, &value) {
             // Reject a bad value now rather than on every later query.
-            ConfigOptions::default()
+            let mut options = ConfigOptions::default();
+            options.extensions.insert(DistributedConfig::default());
+            options.extensions.insert(IcebergScanOptions::default());
+            options
                 .set(&name, value)
                 .map_err(|e| EngineError::Setting {
                     name: name.clone(),

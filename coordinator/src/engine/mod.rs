@@ -93,6 +93,9 @@ pub struct Engine {
     scans: Arc<ScanFiles>,
     /// Rows and bytes read by scans run in this process, for `/metrics`.
     local_scans: RunningTasks,
+    /// Where plans run (a [`lakegate_executor::CpuRuntime`]'s handle), apart from the runtime
+    /// serving clients; `None` runs them on the caller's runtime.
+    plan_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The executors queries are distributed over, and how.
@@ -222,7 +225,15 @@ impl Engine {
             reruns: Arc::default(),
             scans: Arc::default(),
             local_scans,
+            plan_runtime: None,
         }
+    }
+
+    /// Runs this engine's plans on `cpu`: the front ends, cancels and cache hits then keep the
+    /// runtime they are served on to themselves.
+    pub fn with_plan_runtime(mut self, cpu: tokio::runtime::Handle) -> Self {
+        self.plan_runtime = Some(cpu);
+        self
     }
 
     /// Serving or stopping, and the queries running now.

@@ -12,6 +12,7 @@ use std::panic::AssertUnwindSafe;
 
 use datafusion::error::{DataFusionError, Result};
 use futures::FutureExt;
+use lakegate_executor::cpu::panic_message;
 
 /// `planning`, with a panic in it as an internal error naming the panic.
 pub(super) async fn caught<T>(planning: impl Future<Output = Result<T>>) -> Result<T> {
@@ -28,11 +29,7 @@ pub(super) fn caught_sync<T>(planning: impl FnOnce() -> Result<T>) -> Result<T> 
 }
 
 fn panicked(panic: Box<dyn Any + Send>) -> DataFusionError {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into());
+    let message = panic_message(panic.as_ref());
     tracing::error!(%message, "the planner panicked");
     DataFusionError::Internal(format!("the planner failed on this statement: {message}"))
 }

@@ -14,6 +14,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion_distributed::display_plan_ascii;
+use lakegate_executor::cpu::run_on;
 use lakegate_iceberg::IcebergScanExec;
 use lakegate_iceberg::scan::HiddenColumn;
 use lakegate_iceberg::scan::IcebergScanOptions;
@@ -315,8 +316,12 @@ impl Engine {
             return Err(EngineError::NoExecutors);
         }
         let schema = physical.schema();
-        let stream =
-            execute_stream(physical.clone(), state.task_ctx()).map_err(EngineError::planning)?;
+        let execute = || execute_stream(physical.clone(), state.task_ctx());
+        let stream = match &self.plan_runtime {
+            Some(cpu) => run_on(cpu, execute),
+            None => execute(),
+        }
+        .map_err(EngineError::planning)?;
         let snapshots = pins.snapshots();
         tracing::debug!(?snapshots, "planned");
         Ok(QueryResult {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::config::ConfigOptions;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
@@ -40,19 +41,7 @@ impl Engine {
             .config
             .clone()
             .with_default_catalog_and_schema(&vars.catalog, &vars.schema);
-        for (name, value) in vars
-            .settings
-            .iter()
-            .filter(|(n, _)| n.starts_with("datafusion."))
-        {
-            config
-                .options_mut()
-                .set(name, value)
-                .map_err(|e| EngineError::Setting {
-                    name: name.clone(),
-                    message: e.message().to_string(),
-                })?;
-        }
+        set_options(config.options_mut(), vars, &["datafusion."])?;
         let listing = self.lake.listing().await?;
         let dialect = self.dialects.get(vars.dialect);
         let lake: Arc<dyn CatalogProvider> = Arc::new(
@@ -96,13 +85,23 @@ impl Engine {
                 if let Some(channels) = &cluster.channels {
                     builder = builder.with_distributed_channel_resolver(channels.clone());
                 }
-                builder
+                let mut state = builder
                     .with_distributed_planner()
                     .with_distributed_user_codec(IcebergScanCodec::new(cluster.file_io.clone()))
                     .with_distributed_option_extension(scan_options)
                     .with_distributed_desired_task_count_handler(desired_task_count)
                     .with_distributed_scale_up_leaf_node_handler(scale_up)
-                    .build()
+                    .build();
+                if all_on_loopback(&cluster.registry.placement()) {
+                    // Compressing shuffles spends cores to save network bytes; between
+                    // processes of one machine there is no network to save.
+                    state
+                        .set_distributed_compression(None)
+                        .map_err(EngineError::planning)?;
+                }
+                // The distributed planner's and the scan's options exist only now.
+                apply_settings(&mut state, vars, &["distributed.", "iceberg_scan."])?;
+                state
             }
         };
         lakegate_functions::register_checked_arithmetic(&mut state)
@@ -115,6 +114,45 @@ impl Engine {
         state.mark_start_execution();
         Ok(state)
     }
+}
+
+/// Sets the session's variables named with one of `prefixes` on `state`.
+fn apply_settings(
+    state: &mut SessionState,
+    vars: &SessionVars,
+    prefixes: &[&str],
+) -> Result<(), EngineError> {
+    set_options(state.config_mut().options_mut(), vars, prefixes)
+}
+
+/// Sets the session's variables named with one of `prefixes` in `options`, naming a bad one.
+fn set_options(
+    options: &mut ConfigOptions,
+    vars: &SessionVars,
+    prefixes: &[&str],
+) -> Result<(), EngineError> {
+    let chosen = vars
+        .settings
+        .iter()
+        .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p)));
+    for (name, value) in chosen {
+        options.set(name, value).map_err(|e| EngineError::Setting {
+            name: name.clone(),
+            message: e.message().to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether every executor is reached on a loopback address (`lakegate local`, or a cluster
+/// on one machine).
+fn all_on_loopback(executors: &[url::Url]) -> bool {
+    executors.iter().all(|url| match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    })
 }
 
 /// Headers every plan fragment of query `id` carries to its executor: which query it belongs
@@ -144,4 +182,30 @@ fn fragment_headers(
         );
     }
     Ok(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_executors_are_told_apart_from_remote_ones() {
+        let urls = |list: &[&str]| -> Vec<url::Url> {
+            list.iter()
+                .map(|u| url::Url::parse(u).expect("a URL"))
+                .collect()
+        };
+        assert!(all_on_loopback(&urls(&[
+            "http://127.0.0.1:5001",
+            "http://[::1]:5002",
+            "https://localhost:5003"
+        ])));
+        assert!(!all_on_loopback(&urls(&[
+            "http://127.0.0.1:5001",
+            "http://10.0.0.7:5002"
+        ])));
+        assert!(!all_on_loopback(&urls(&[
+            "http://executor-0.lakegate:5001"
+        ])));
+    }
 }
