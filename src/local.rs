@@ -134,6 +134,12 @@ pub async fn run(
             Role::Local => registry,
         })
     });
+    let mut config = config;
+    if role == Role::Local && config.cluster.max_tasks_per_stage == 0 {
+        // In-process executors share this process's plan runtime: spreading a stage over
+        // them adds no core, only encoding batches from one to the other.
+        config.cluster.max_tasks_per_stage = 1;
+    }
     let threads = config.query.cpu_threads;
     let cpu =
         CpuRuntime::new(threads).map_err(|source| LocalError::PlanRuntime { threads, source })?;

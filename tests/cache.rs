@@ -28,6 +28,8 @@ async fn a_repeat_query_is_a_hit_and_no_executor_scans_anything() {
             "--set",
             "cluster.bytes_per_task=1",
             "--set",
+            "cluster.max_tasks_per_stage=2",
+            "--set",
             "cluster.heartbeat_interval_ms=100",
         ],
     );

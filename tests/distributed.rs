@@ -77,6 +77,7 @@ async fn explain_shows_stages(cluster: &Cluster) {
         .map(|row| row[1].clone())
         .expect("a distributed_plan row");
     for part in [
+        "Path: distributed, ",
         "DistributedExec",
         "Stage 1",
         "IcebergScanExec",

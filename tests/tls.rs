@@ -38,6 +38,8 @@ async fn every_listener_speaks_tls_and_refuses_plaintext() {
             &worker_key,
             "--set",
             "cluster.bytes_per_task=1",
+            "--set",
+            "cluster.max_tasks_per_stage=2",
         ],
     );
 

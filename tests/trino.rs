@@ -304,6 +304,12 @@ async fn explain_types_and_table_samples_as_trino_has_them() {
     assert_eq!(columns, ["Query Plan"]);
     let plan = rows[0][0].as_str().expect("plan text");
     assert!(plan.contains("IcebergScanExec"), "{plan}");
+    // It says first whether it runs whole on the coordinator or in stages on executors.
+    assert!(
+        plan.starts_with("Path: single stage on the coordinator")
+            || plan.starts_with("Path: distributed, "),
+        "{plan}"
+    );
     let (_, rows) = answer(
         &server,
         &format!("EXPLAIN (TYPE LOGICAL, FORMAT TEXT) {sql}"),

@@ -105,9 +105,18 @@ async fn tpch_and_reports_in_trino_spelling_answer_as_duckdb_does() {
         "every query is listed: {queries:?}"
     );
 
-    // Small tasks, so every query is spread over the executors: Trino's functions must run
-    // in fragments there, and a lambda (which fragments cannot carry) must still answer.
-    let server = LocalServer::start(&lake.warehouse, &["--set", "cluster.bytes_per_task=65536"]);
+    // Small tasks, spread over both in-process executors (local mode keeps plans whole
+    // unless told otherwise), so every query runs in fragments: Trino's functions must run
+    // there, and a lambda (which fragments cannot carry) must still answer.
+    let server = LocalServer::start(
+        &lake.warehouse,
+        &[
+            "--set",
+            "cluster.bytes_per_task=65536",
+            "--set",
+            "cluster.max_tasks_per_stage=2",
+        ],
+    );
     let script = format!("{root}/tests/python/trino_tpch.py");
     let output = Command::new(common::python())
         .arg(script)

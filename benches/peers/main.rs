@@ -48,6 +48,10 @@ struct Args {
     /// Executors `lakegate local` starts in-process.
     #[arg(long, default_value_t = 2)]
     executors: usize,
+    /// `cluster.max_tasks_per_stage`: 0 keeps local mode's (plans whole in the coordinator,
+    /// its executors sharing its cores); 2 spreads stages over two in-process executors.
+    #[arg(long, default_value_t = 0)]
+    max_tasks_per_stage: usize,
     /// Timed runs per query and engine; the median is reported.
     #[arg(long, default_value_t = 3)]
     iterations: usize,
@@ -93,14 +97,16 @@ async fn main() -> Result<(), String> {
 
     let mut settings = config.clone();
     settings.cluster.local_executors = args.executors;
+    settings.cluster.max_tasks_per_stage = args.max_tasks_per_stage;
     settings.cache.enabled = false;
     let gateway = Gateway::start(settings).await?;
     let client = gateway.flight().await?;
 
     println!(
-        "TPC-H scale {} · lakegate local with {} executors (result cache off) vs DataFusion and DuckDB · {} cores · median of {}",
+        "TPC-H scale {} · lakegate local with {} executors, max tasks per stage {} (result cache off) vs DataFusion and DuckDB · {} cores · median of {}",
         args.scale,
         args.executors,
+        args.max_tasks_per_stage,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.iterations
     );

@@ -16,10 +16,11 @@
 mod flight;
 #[path = "../common/lake.rs"]
 mod lake;
+#[path = "../common/process.rs"]
+mod process;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::Parser;
 use lakegate::tpch::{TpchTable, append_batches, arrow_schema_with_ids, lake_config};
 use lakegate_coordinator::catalog::connect_catalog;
+use process::{KillOnDrop, coordinator_args, spawn_until, with_args};
 use tonic::transport::Endpoint;
 
 #[derive(Debug, Parser)]
@@ -100,7 +102,6 @@ async fn main() -> Result<(), String> {
     let bin = env!("CARGO_BIN_EXE_lakegate");
     let warehouse_arg = warehouse.display().to_string();
     let (coordinator, ports) = start_coordinator(bin, &warehouse_arg)?;
-    let coordinator = KillOnDrop(coordinator);
     let coordinator_url = format!("http://127.0.0.1:{}", ports.flight);
     let executors = Arc::new(Mutex::new(vec![
         start_executor(bin, &warehouse_arg, &coordinator_url)?,
@@ -475,34 +476,21 @@ fn report(args: &Args, tally: &Mutex<Tally>, commits: u32, kills: u32, rss: &[(u
     println!("coordinator RSS: {}", series.join(" "));
 }
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `lakegate coordinator` on loopback ports; returns it and its ports.
-fn start_coordinator(bin: &str, warehouse: &str) -> Result<(Child, Ports), String> {
+fn start_coordinator(bin: &str, warehouse: &str) -> Result<(KillOnDrop, Ports), String> {
     let (child, lines) = spawn_until(
-        bin,
-        &[
-            "coordinator",
-            "--warehouse",
-            warehouse,
-            "--flight-sql-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--postgres-addr",
-            "127.0.0.1:0",
-            "--set",
-            "cluster.heartbeat_interval_ms=500",
-            "--set",
-            "cluster.heartbeat_timeout_ms=5000",
-        ],
+        with_args(
+            bin,
+            &coordinator_args(
+                warehouse,
+                &[
+                    "--set",
+                    "cluster.heartbeat_interval_ms=500",
+                    "--set",
+                    "cluster.heartbeat_timeout_ms=5000",
+                ],
+            ),
+        ),
         "Flight SQL listening on ",
     )?;
     let port = |prefix: &str| -> Result<u16, String> {
@@ -522,46 +510,21 @@ fn start_coordinator(bin: &str, warehouse: &str) -> Result<(Child, Ports), Strin
 
 fn start_executor(bin: &str, warehouse: &str, coordinator: &str) -> Result<KillOnDrop, String> {
     let (child, _) = spawn_until(
-        bin,
-        &[
-            "executor",
-            "--warehouse",
-            warehouse,
-            "--coordinator",
-            coordinator,
-            "--listen",
-            "127.0.0.1:0",
-            "--set",
-            "cluster.heartbeat_interval_ms=500",
-        ],
+        with_args(
+            bin,
+            &[
+                "executor",
+                "--warehouse",
+                warehouse,
+                "--coordinator",
+                coordinator,
+                "--listen",
+                "127.0.0.1:0",
+                "--set",
+                "cluster.heartbeat_interval_ms=500",
+            ],
+        ),
         "executor listening on ",
     )?;
-    Ok(KillOnDrop(child))
-}
-
-/// Spawns `bin args` and reads its stdout until a line starting with `last`.
-fn spawn_until(bin: &str, args: &[&str], last: &str) -> Result<(Child, Vec<String>), String> {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{bin}: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = Vec::new();
-    let mut reader = BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Err(format!("{bin} {args:?} exited before {last:?}"));
-        }
-        let done = line.starts_with(last);
-        lines.push(line.trim_end().to_string());
-        if done {
-            break;
-        }
-    }
-    // The rest of its output is drained so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in reader.lines() {});
-    Ok((child, lines))
+    Ok(child)
 }

@@ -396,6 +396,11 @@ pub struct ClusterConfig {
     pub heartbeat_timeout_ms: u64,
     /// Bytes of data files one task of a scan reads; fewer means more tasks.
     pub bytes_per_task: usize,
+    /// The most tasks one stage is spread over; 0: one per executor, except under
+    /// `lakegate local`, whose in-process executors run on the coordinator's own cores: there
+    /// a second task adds no core, only encoding batches between them, so 0 means 1 and every
+    /// plan runs whole in the coordinator, as single-node DataFusion would.
+    pub max_tasks_per_stage: usize,
     /// How long an executor told to stop (SIGTERM) waits for its running queries; keep it
     /// below the orchestrator's grace period (Kubernetes' `terminationGracePeriodSeconds`).
     pub drain_timeout_secs: u64,
@@ -441,6 +446,7 @@ impl Default for ClusterConfig {
             heartbeat_interval_ms: 1000,
             heartbeat_timeout_ms: 10_000,
             bytes_per_task: 64 * 1024 * 1024,
+            max_tasks_per_stage: 0,
             drain_timeout_secs: 60,
             shared_secret: None,
             tls_ca: None,

@@ -105,6 +105,8 @@ struct Cluster {
     /// Encodes scans into plan fragments; executors decode with their own storage access.
     file_io: FileIO,
     bytes_per_task: usize,
+    /// `cluster.max_tasks_per_stage`; 0: one per executor.
+    max_tasks_per_stage: usize,
     /// Presented with every fragment: executors run nothing without it.
     secret: ClusterSecret,
     /// How fragments reach executors when the cluster speaks TLS (`cluster.tls_ca`).
@@ -201,6 +203,7 @@ impl Engine {
                 registry,
                 file_io: file_io(config),
                 bytes_per_task: config.cluster.bytes_per_task,
+                max_tasks_per_stage: config.cluster.max_tasks_per_stage,
                 secret: config.cluster.secret(),
                 channels: None,
             }),

@@ -9,11 +9,12 @@ use arrow::array::{BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionState};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion_distributed::display_plan_ascii;
+use datafusion_distributed::{NetworkBoundaryExt, display_plan_ascii};
 use lakegate_executor::cpu::run_on;
 use lakegate_iceberg::IcebergScanExec;
 use lakegate_iceberg::scan::HiddenColumn;
@@ -318,7 +319,15 @@ impl Engine {
         let schema = physical.schema();
         let execute = || execute_stream(physical.clone(), state.task_ctx());
         let stream = match &self.plan_runtime {
-            Some(cpu) => run_on(cpu, execute),
+            Some(cpu) => {
+                let cancelled = self.tracker.cancel_signal(id);
+                let stopped = async move {
+                    cancelled.await;
+                    let query = id.to_string();
+                    DataFusionError::External(Box::new(EngineError::Cancelled { query }))
+                };
+                run_on(cpu, execute, stopped)
+            }
             None => execute(),
         }
         .map_err(EngineError::planning)?;
@@ -354,7 +363,13 @@ impl Engine {
             .await
             .map_err(EngineError::planning)?;
         let logical_text = || logical.display_indent().to_string();
-        let distributed_text = || display_plan_ascii(physical.as_ref(), false);
+        let distributed_text = || {
+            format!(
+                "{}\n{}",
+                execution_path(&physical),
+                display_plan_ascii(physical.as_ref(), false)
+            )
+        };
         let mut result = match shown {
             ExplainType::Both => text_rows(
                 id,
@@ -382,6 +397,27 @@ impl Engine {
         };
         result.snapshots = pins.snapshots();
         Ok(result)
+    }
+}
+
+/// The first line of EXPLAIN's distributed plan: whether the plan runs whole on the
+/// coordinator (every scan small enough for one task, so the planner leaves out every
+/// shuffle) or in stages on the executors, and how many.
+fn execution_path(plan: &Arc<dyn ExecutionPlan>) -> String {
+    let (mut stages, mut tasks) = (0, 0);
+    let _ = plan.apply(|node| {
+        if let Some(boundary) = node.as_network_boundary() {
+            stages += 1;
+            tasks += boundary.input_stage().task_count();
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if stages == 0 {
+        "Path: single stage on the coordinator, no shuffle (every scan fits one task)".into()
+    } else {
+        format!(
+            "Path: distributed, {stages} stages on executors ({tasks} tasks) below the coordinator's"
+        )
     }
 }
 

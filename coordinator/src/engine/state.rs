@@ -92,6 +92,11 @@ impl Engine {
                     .with_distributed_desired_task_count_handler(desired_task_count)
                     .with_distributed_scale_up_leaf_node_handler(scale_up)
                     .build();
+                if cluster.max_tasks_per_stage > 0 {
+                    state
+                        .set_distributed_max_tasks_per_stage(cluster.max_tasks_per_stage)
+                        .map_err(EngineError::planning)?;
+                }
                 if all_on_loopback(&cluster.registry.placement()) {
                     // Compressing shuffles spends cores to save network bytes; between
                     // processes of one machine there is no network to save.

@@ -236,6 +236,10 @@ impl QueryTracker {
         if let Some(live) = inner.live.get(&id) {
             if operator || &live.owner == caller {
                 let _ = live.cancel.send(true);
+                drop(inner);
+                // Its plan stops now (see `cancel_signal`), so it ends now: a client between
+                // pages may never come back to see it end.
+                self.end(id, QueryState::Cancelled, Some("cancelled".into()));
                 return CancelOutcome::Cancelled;
             }
             return CancelOutcome::NotFound;
@@ -248,6 +252,28 @@ impl QueryTracker {
             CancelOutcome::AlreadyDone
         } else {
             CancelOutcome::NotFound
+        }
+    }
+
+    /// Resolves once query `id` is cancelled; never, for a query that ends otherwise (or is
+    /// not running). A running plan stops on it without waiting for its reader.
+    pub fn cancel_signal(
+        &self,
+        id: QueryId,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let receiver = self
+            .lock()
+            .live
+            .get(&id)
+            .map(|live| live.cancel.subscribe());
+        async move {
+            let cancelled = match receiver {
+                Some(mut cancelled) => cancelled.wait_for(|c| *c).await.is_ok(),
+                None => false,
+            };
+            if !cancelled {
+                std::future::pending::<()>().await;
+            }
         }
     }
 
