@@ -88,7 +88,7 @@ pub struct Ready {
 
 /// Runs the coordinator until `shutdown` completes.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     role: Role,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(Ready),
@@ -134,7 +134,6 @@ pub async fn run(
             Role::Local => registry,
         })
     });
-    let mut config = config;
     if role == Role::Local && config.cluster.max_tasks_per_stage == 0 {
         // In-process executors share this process's plan runtime: spreading a stage over
         // them adds no core, only encoding batches from one to the other.

@@ -35,6 +35,8 @@ pub const THREAD_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// A multi-threaded tokio runtime that runs plans, stopped when dropped.
 #[derive(Debug)]
 pub struct CpuRuntime {
+    handle: Handle,
+    /// Taken only by `drop`, which must not block.
     runtime: Option<Runtime>,
 }
 
@@ -53,24 +55,22 @@ impl CpuRuntime {
             .enable_all()
             .build()?;
         Ok(CpuRuntime {
+            handle: runtime.handle().clone(),
             runtime: Some(runtime),
         })
     }
 
     /// Where plans are spawned.
     pub fn handle(&self) -> Handle {
-        match &self.runtime {
-            Some(runtime) => runtime.handle().clone(),
-            None => unreachable!("the runtime is only taken when dropped"),
-        }
+        self.handle.clone()
     }
 }
 
 /// The plan threads' nice value (the serving threads keep the process's, normally 0): a lower
-/// scheduling priority than theirs. Separate threads alone still left a cache hit waiting up to a time slice behind
-/// plans on every core (p99 8 ms under two heavy queries on two cores); at a lower priority
-/// the scheduler runs a woken serving thread at once. With nothing else to run, plans still
-/// get every core.
+/// scheduling priority than theirs. With separate threads alone, a cache hit still waited up
+/// to a time slice behind plans on every core (p99 8 ms under two heavy queries on two
+/// cores); at a lower priority the scheduler runs a woken serving thread at once. With nothing
+/// else to run, plans still get every core.
 const PLAN_NICENESS: i32 = 10;
 
 /// Gives the calling thread the nice value [`PLAN_NICENESS`] (on Linux, where a thread's
@@ -116,18 +116,20 @@ pub fn run_on(
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     let task = SpawnedTask::spawn(
         async move {
-            let driven = AssertUnwindSafe(async {
+            let batches = tx.clone();
+            // Owns the plan's stream, so that a stop, which drops this future, drops the plan
+            // then and there, not once the reader has taken what is buffered.
+            let driven = AssertUnwindSafe(async move {
                 while let Some(batch) = stream.next().await {
-                    if tx.send(batch).await.is_err() {
+                    if batches.send(batch).await.is_err() {
                         // The reader is gone: the plan stops as its stream drops here.
-                        return None;
+                        return;
                     }
                 }
-                None
             })
             .catch_unwind();
             let failure = tokio::select! {
-                driven = driven => driven.unwrap_or_else(|panic| Some(panicked(panic))),
+                driven = driven => driven.err().map(panicked),
                 stopped = stop => Some(stopped),
             };
             if let Some(failure) = failure {
@@ -263,6 +265,9 @@ mod tests {
             DataFusionError::Execution("stopped by the test".into())
         })
         .expect("started");
+        // The plan first fills what may wait for the reader, so the stop finds it blocked on
+        // a reader that never comes.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let _ = stop_tx.send(());
         // Nobody reads, yet the plan is dropped.
         tokio::time::timeout(std::time::Duration::from_secs(5), dropped_rx)

@@ -19,10 +19,6 @@ extensions_options! {
     pub struct IcebergScanOptions {
         /// Bytes of data files one task of a scan should read.
         pub bytes_per_task: usize, default = 64 * 1024 * 1024
-        /// Whether the pushed-down predicate also filters rows inside the Parquet reader
-        /// (decoding its columns first, the rest only for the rows kept), not only prunes
-        /// row groups and files.
-        pub row_filter: bool, default = true
     }
 }
 

@@ -43,7 +43,6 @@ use lakegate_proto::scan as pb;
 use lakegate_proto::trace_context::RemoteParent;
 
 use crate::error::ScanError;
-use crate::scan::distribute::IcebergScanOptions;
 use crate::scan::read::SplitReader;
 use crate::scan::split::ScanContext;
 use crate::tracking::{RunningGuard, RunningTasks};
@@ -263,19 +262,9 @@ impl ExecutionPlan for IcebergScanExec {
         metric("files_scanned").add(splits.len());
         let bytes_scanned = metric("bytes_scanned");
         let rows_deleted = metric("rows_deleted");
-        let row_filter = context
-            .session_config()
-            .options()
-            .extensions
-            .get::<IcebergScanOptions>()
-            .is_none_or(|options| options.row_filter);
-        let mut scan_context = self.context.clone();
-        if !row_filter {
-            scan_context.predicate = None;
-        }
         let reader = SplitReader {
             file_io: self.file_io.clone(),
-            context: Arc::new(scan_context),
+            context: Arc::new(self.context.clone()),
             batch_size: context.session_config().batch_size(),
             bytes_scanned: bytes_scanned.clone(),
             rows_deleted: rows_deleted.clone(),

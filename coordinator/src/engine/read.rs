@@ -401,8 +401,8 @@ impl Engine {
 }
 
 /// The first line of EXPLAIN's distributed plan: whether the plan runs whole on the
-/// coordinator (every scan small enough for one task, so the planner leaves out every
-/// shuffle) or in stages on the executors, and how many.
+/// coordinator (every stage fits one task: its scans are small, or local mode's executors
+/// share the coordinator's cores) or in stages on the executors, and how many.
 fn execution_path(plan: &Arc<dyn ExecutionPlan>) -> String {
     let (mut stages, mut tasks) = (0, 0);
     let _ = plan.apply(|node| {
@@ -413,7 +413,7 @@ fn execution_path(plan: &Arc<dyn ExecutionPlan>) -> String {
         Ok(TreeNodeRecursion::Continue)
     });
     if stages == 0 {
-        "Path: single stage on the coordinator, no shuffle (every scan fits one task)".into()
+        "Path: single stage on the coordinator, no shuffle".into()
     } else {
         format!(
             "Path: distributed, {stages} stages on executors ({tasks} tasks) below the coordinator's"
